@@ -1,0 +1,1 @@
+"""Publishing: Russian number formatting, the seaborn theme, the papermill runner and exports."""

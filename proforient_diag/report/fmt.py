@@ -1,0 +1,64 @@
+"""Russian number formatting for notes, tables and messages.
+
+Decimal comma, thousands separated by a thin space (U+2009), percentages as
+«12,3 %» (with a no-break space before the sign). Missing or suppressed
+values print as «—».
+"""
+from __future__ import annotations
+
+import math
+
+THIN_SPACE = "\u2009"
+NBSP = "\u00a0"
+DASH = "—"
+
+
+def _is_missing(x) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(math.isnan(float(x)))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_num(x, decimals: int = 2) -> str:
+    """Format a number with a decimal comma and thin-space thousands, e.g. ``12 345,68``."""
+    if _is_missing(x):
+        return DASH
+    s = f"{float(x):,.{decimals}f}"
+    s = s.replace(",", "\x00").replace(".", ",").replace("\x00", THIN_SPACE)
+    if s.startswith("-"):
+        s = "\u2212" + s[1:]
+    if s in ("\u22120", "\u22120," + "0" * decimals):
+        s = s[1:]
+    return s
+
+
+def fmt_int(x) -> str:
+    """Format a count: ``320 000``."""
+    if _is_missing(x):
+        return DASH
+    return fmt_num(round(float(x)), 0)
+
+
+def fmt_pct(x, decimals: int = 1, *, share: bool = False) -> str:
+    """Format a percentage: ``12,3 %``; with ``share=True`` ``x`` is a proportion (0.123)."""
+    if _is_missing(x):
+        return DASH
+    value = float(x) * 100 if share else float(x)
+    return f"{fmt_num(value, decimals)}{NBSP}%"
+
+
+def fmt_p(p) -> str:
+    """Format a p-value as psychometric reports do: ``< 0,001`` or ``0,034``."""
+    if _is_missing(p):
+        return DASH
+    if p < 0.001:
+        return f"<{NBSP}0,001"
+    return fmt_num(p, 3)
+
+
+def fmt_ci(low, high, decimals: int = 2) -> str:
+    """Format a confidence interval: ``[0,71; 0,75]``."""
+    return f"[{fmt_num(low, decimals)}; {fmt_num(high, decimals)}]"
