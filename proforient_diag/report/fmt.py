@@ -6,6 +6,7 @@ values print as «—».
 """
 from __future__ import annotations
 
+import datetime as _dt
 import math
 
 THIN_SPACE = "\u2009"
@@ -62,3 +63,26 @@ def fmt_p(p) -> str:
 def fmt_ci(low, high, decimals: int = 2) -> str:
     """Format a confidence interval: ``[0,71; 0,75]``."""
     return f"[{fmt_num(low, decimals)}; {fmt_num(high, decimals)}]"
+
+
+def fmt_date(value: _dt.date | _dt.datetime, *, time: bool = False) -> str:
+    """Format a date as Russian documents do: ``26.11.2026`` (``26.11.2026, 13:05`` with ``time``).
+
+    Parameters
+    ----------
+    value : datetime.date or datetime.datetime
+        The date (a ``datetime`` when ``time=True``).
+    time : bool, default False
+        Append hours and minutes.
+
+    Returns
+    -------
+    str
+        The formatted date, or «—» for ``None``.
+    """
+    if value is None:
+        return DASH
+    text = f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
+    if time and isinstance(value, _dt.datetime):
+        text += f", {value.hour:02d}:{value.minute:02d}"
+    return text
