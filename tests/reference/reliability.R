@@ -26,14 +26,14 @@ for (nm in names(scales)) {
   st <- a$item.stats
   rf <- a$response.freq
   out[[nm]] <- list(
-    items = s$items, keys = if (is.null(keys)) character(0) else keys,
+    items = I(s$items), keys = I(if (is.null(keys)) character(0) else keys),
     n = nrow(x),
     # a$total
     raw_alpha = tot$raw_alpha, std_alpha = tot$std.alpha, g6 = tot[["G6(smc)"]],
     average_r = tot$average_r, s_n = tot[["S/N"]], ase = tot$ase,
     total_mean = tot$mean, total_sd = tot$sd, median_r = tot$median_r,
     # a$feldt  (= psych::alpha.ci(raw_alpha, n.obs = nrow(x), n.var = k))
-    feldt_lower = a$feldt$lower.ci, feldt_upper = a$feldt$upper.ci,
+    feldt_lower = as.numeric(a$feldt$lower.ci[[1]]), feldt_upper = as.numeric(a$feldt$upper.ci[[1]]),
     # print(a): Duhachek = raw_alpha -/+ 1.96 * ase
     duhachek_lower = tot$raw_alpha - 1.96 * tot$ase,
     duhachek_upper = tot$raw_alpha + 1.96 * tot$ase,
