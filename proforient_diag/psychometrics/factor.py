@@ -299,6 +299,14 @@ def _top_eig(s: np.ndarray, nf: int):
     return w[::-1][:nf], v[:, ::-1][:, :nf], w[::-1]
 
 
+def _converged(opt, lower: float, upper: float, tol: float = 1e-6) -> bool:
+    """L-BFGS-B stationarity: the projected gradient is ~0 (its own flag trips on round-off)."""
+    g = np.asarray(opt.jac, dtype=float)
+    x = opt.x
+    free = ~(((x <= lower + 1e-12) & (g > 0)) | ((x >= upper - 1e-12) & (g < 0)))
+    return bool(np.all(np.abs(g[free]) < tol))
+
+
 def _minres_out(psi, s, nf):
     w, v, _ = _top_eig(s - np.diag(psi), nf)
     return v * np.sqrt(np.maximum(w, 0.0))
@@ -317,7 +325,7 @@ def _fit_minres(s: np.ndarray, nf: int):
     opt = optimize.minimize(fun, start, jac=True, method="L-BFGS-B",
                             bounds=[(0.005, upper)] * len(start),
                             options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})
-    return _minres_out(opt.x, s, nf), opt.x, bool(opt.success)
+    return _minres_out(opt.x, s, nf), opt.x, _converged(opt, 0.005, upper)
 
 
 def _ml_out(psi, s, nf):
@@ -345,7 +353,7 @@ def _fit_ml(s: np.ndarray, nf: int):
     opt = optimize.minimize(fun, start, jac=True, method="L-BFGS-B",
                             bounds=[(0.005, upper)] * p,
                             options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})
-    return _ml_out(opt.x, s, nf), opt.x, bool(opt.success)
+    return _ml_out(opt.x, s, nf), opt.x, _converged(opt, 0.005, upper)
 
 
 def _fit_pa(s: np.ndarray, nf: int, min_err: float = 0.001, max_iter: int = 50):
