@@ -3,6 +3,7 @@ import datetime as dt
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from proforient_diag.report.fmt import (
@@ -26,7 +27,7 @@ def test_fmt_num(value, decimals, expected):
     assert fmt_num(value, decimals) == expected
 
 
-@pytest.mark.parametrize("missing", [None, float("nan"), np.nan, math.nan])
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan, math.nan, pd.NA, pd.NaT])
 def test_missing_values_print_a_dash(missing):
     assert fmt_num(missing) == DASH == "—"
     assert fmt_int(missing) == DASH

@@ -17,6 +17,8 @@ DASH = "—"
 def _is_missing(x) -> bool:
     if x is None:
         return True
+    if type(x).__name__ in ("NAType", "NaTType"):  # pandas.NA, pandas.NaT
+        return True
     try:
         return bool(math.isnan(float(x)))
     except (TypeError, ValueError):

@@ -1,0 +1,596 @@
+"""Export of an executed notebook to the published formats: HTML, DOCX and PDF.
+
+All three come from one executed notebook and never show code:
+
+* HTML — nbconvert's ``basic`` template with ``exclude_input``, input and
+  output prompts and anchor links excluded, wrapped in the kit's page
+  (``templates/note.html`` and ``templates/note.css``) with a title block.
+* DOCX — pandoc (the ``pypandoc-binary`` wheel) reads that HTML (not
+  Markdown, which would flatten tables), so tables stay real Word tables and
+  the ``data:`` images are embedded; python-docx then adds the official title
+  page, A4 margins, page numbers in the footer, bordered tables with a
+  repeated header row, and Times New Roman in every style (pandoc's reference
+  document uses theme fonts, which python-docx's ``font.name`` does not
+  override, so the theme attributes are removed explicitly).
+* PDF — WeasyPrint from the same HTML with the print CSS: A4, page numbers,
+  rows and small tables kept whole, DejaVu fonts taken from matplotlib's
+  own font files and embedded (subset) in the PDF.
+
+Every file is written to a temporary file in the target directory and renamed
+(:func:`atomic_write`), so an interrupted run leaves either the previous file
+or the new one, never half a note.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import html as _html
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from importlib import resources
+from pathlib import Path
+
+from ..errors import DiagError
+
+FORMATS = ("html", "docx", "pdf")
+DEFAULT_ORGANISATION = "ГБУ ДПО «КРИРПО»"
+DEFAULT_CITY = "Кемерово"
+DOCX_FONT = "Times New Roman"
+
+
+class ExportError(DiagError):
+    """A note could not be exported (pandoc or WeasyPrint failed)."""
+
+
+class MissingToolError(ExportError):
+    """A program or system library needed for an output format is not installed."""
+
+
+# --------------------------------------------------------------------------- files
+
+
+def atomic_write(path: str | Path, writer: Callable[[Path], object]) -> Path:
+    """Write a file through a temporary file in the same directory, then rename it.
+
+    Parameters
+    ----------
+    path : path
+        The final file.
+    writer : callable
+        Called with the temporary path; it must create that file.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Notes
+    -----
+    ``os.replace`` within one directory (one file system) is atomic on POSIX and
+    Windows: readers see the old file or the new one. On any exception the
+    temporary file is removed and the exception propagates.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer(tmp)
+        # mkstemp creates the file with mode 0600; published files get the usual mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _template(name: str) -> str:
+    return resources.files("proforient_diag.report").joinpath("templates", name).read_text(
+        encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def _clean_notebook(nb):
+    """A copy of the notebook without what a reader should not see.
+
+    Drops cells tagged ``remove`` / ``remove-cell`` / ``hide``, stderr streams
+    (warnings), error outputs and results that only have a plain-text repr
+    (``<Axes: ...>``, ``<Figure size ...>``): in a note these are artefacts of
+    code, not content.
+    """
+    nb = copy.deepcopy(nb)
+    hidden = {"remove", "remove-cell", "remove_cell", "hide"}
+    cells = []
+    for cell in nb.cells:
+        if hidden & set(cell.get("metadata", {}).get("tags", [])):
+            continue
+        if cell.cell_type == "code":
+            kept = []
+            for out in cell.get("outputs", []):
+                kind = out.get("output_type")
+                if kind == "stream" and out.get("name") == "stderr":
+                    continue
+                if kind == "error":
+                    continue
+                if kind in ("execute_result", "display_data"):
+                    data = out.get("data", {})
+                    if set(data) <= {"text/plain"}:
+                        continue
+                kept.append(out)
+            cell.outputs = kept
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def notebook_body_html(nb) -> str:
+    """The notebook's outputs and Markdown as an HTML fragment, without any code.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        An executed notebook.
+
+    Returns
+    -------
+    str
+        nbconvert's ``basic`` HTML with inputs, prompts and anchor links excluded.
+    """
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="basic", exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True,
+                            exclude_anchor_links=True)
+    body, _ = exporter.from_notebook_node(_clean_notebook(nb))
+    return body
+
+
+def _font_faces() -> str:
+    """@font-face rules pointing at matplotlib's DejaVu files (embedded by WeasyPrint)."""
+    import matplotlib
+
+    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    faces = []
+    for family, fname, weight, style in [
+        ("DejaVu Sans", "DejaVuSans.ttf", "normal", "normal"),
+        ("DejaVu Sans", "DejaVuSans-Bold.ttf", "bold", "normal"),
+        ("DejaVu Sans", "DejaVuSans-Oblique.ttf", "normal", "italic"),
+        ("DejaVu Sans", "DejaVuSans-BoldOblique.ttf", "bold", "italic"),
+        ("DejaVu Sans Mono", "DejaVuSansMono.ttf", "normal", "normal"),
+    ]:
+        path = ttf / fname
+        if path.is_file():
+            faces.append(f'@font-face {{ font-family: "{family}"; src: url("{path.as_uri()}"); '
+                         f"font-weight: {weight}; font-style: {style}; }}")
+    return "\n".join(faces)
+
+
+def wrap_html(body: str, *, title: str, organisation: str = DEFAULT_ORGANISATION,
+              city: str = DEFAULT_CITY, year: int | None = None,
+              embed_fonts: bool = False) -> str:
+    """The complete HTML page of a note: title block, kit CSS, body.
+
+    Parameters
+    ----------
+    body : str
+        The HTML fragment (:func:`notebook_body_html`).
+    title : str
+        The note's title.
+    organisation, city : str
+        Shown on the title page («ГБУ ДПО «КРИРПО»», «Кемерово»).
+    year : int, optional
+        The year after the city (default: the current year).
+    embed_fonts : bool, default False
+        Add ``@font-face`` rules with local ``file:`` URLs of matplotlib's
+        DejaVu fonts (for WeasyPrint; not for a published HTML page).
+
+    Returns
+    -------
+    str
+    """
+    from .. import __version__
+
+    year = year or _dt.date.today().year
+    esc = _html.escape
+    page = _template("note.html")
+    fields = {
+        "{{version}}": esc(__version__),
+        "{{title}}": esc(title),
+        "{{organisation}}": esc(organisation),
+        "{{place}}": esc(f"{city}, {year}"),
+        "{{fonts}}": _font_faces() if embed_fonts else "",
+        "{{css}}": _template("note.css"),
+    }
+    for key, value in fields.items():
+        page = page.replace(key, value)
+    return page.replace("{{body}}", body)
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def _weasyprint():
+    try:
+        import weasyprint
+    except ImportError as exc:
+        raise MissingToolError(
+            "Для PDF нужен пакет WeasyPrint: установите его командой «pip install weasyprint»."
+        ) from exc
+    except OSError as exc:  # cffi could not load pango / gobject
+        raise MissingToolError(
+            "Для PDF нужны системные библиотеки Pango, которыми пользуется WeasyPrint: "
+            "установите их (Debian/Ubuntu: «sudo apt-get install libpango-1.0-0 "
+            "libpangoft2-1.0-0 libharfbuzz0b libfontconfig1») и повторите запуск."
+        ) from exc
+    return weasyprint
+
+
+def write_pdf(html: str, path: str | Path, *, base_url: str | Path | None = None) -> Path:
+    """Render a complete HTML page (with the print CSS) to PDF atomically.
+
+    Raises
+    ------
+    MissingToolError
+        If WeasyPrint or its system libraries (Pango) are missing.
+    """
+    weasyprint = _weasyprint()
+    base = str(base_url) if base_url is not None else None
+    doc = weasyprint.HTML(string=html, base_url=base)
+    return atomic_write(path, lambda tmp: doc.write_pdf(str(tmp)))
+
+
+# --------------------------------------------------------------------------- DOCX
+
+
+def pandoc_path() -> str:
+    """The pandoc executable (from the pypandoc-binary wheel or the system).
+
+    Raises
+    ------
+    MissingToolError
+        If neither is available.
+    """
+    message = ("Для DOCX нужен pandoc: установите пакет pypandoc-binary («pip install "
+               "pypandoc-binary») или pandoc (Debian/Ubuntu: «sudo apt-get install pandoc»).")
+    try:
+        import pypandoc
+    except ImportError as exc:
+        raise MissingToolError(message) from exc
+    try:
+        path = pypandoc.get_pandoc_path()
+    except OSError as exc:
+        raise MissingToolError(message) from exc
+    if not path:
+        raise MissingToolError(message)
+    return path
+
+
+def _qn(tag: str) -> str:
+    from docx.oxml.ns import qn
+
+    return qn(tag)
+
+
+def _set_fonts(rpr_parent, name: str) -> None:
+    """Set explicit fonts on an element's rPr and drop theme fonts that override them."""
+    from docx.oxml import OxmlElement
+
+    rpr = rpr_parent.find(_qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        rpr_parent.insert(0, rpr)
+    fonts = rpr.find(_qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:cstheme", "w:eastAsiaTheme"):
+        fonts.attrib.pop(_qn(attr), None)
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(_qn(attr), name)
+
+
+def reference_docx(path: str | Path) -> Path:
+    """Write the kit's Word reference document (styles for pandoc).
+
+    pandoc's default ``reference.docx`` restyled with python-docx: Times New
+    Roman everywhere, 14 pt body text justified with a 1,25 cm first-line
+    indent, black bold headings, 11 pt table text, 12 pt italic captions.
+    """
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt, RGBColor
+
+    data = subprocess.run([pandoc_path(), "--print-default-data-file", "reference.docx"],
+                          check=True, capture_output=True).stdout
+    path = Path(path)
+    path.write_bytes(data)
+    doc = docx.Document(str(path))
+    defaults = doc.styles.element.find(_qn("w:docDefaults"))
+    if defaults is not None:
+        rpr_default = defaults.find(_qn("w:rPrDefault"))
+        if rpr_default is not None:
+            _set_fonts(rpr_default, DOCX_FONT)
+    for style in doc.styles:
+        if style.type in (1, 2, 3):  # paragraph, character, table
+            _set_fonts(style.element, DOCX_FONT)
+    styles = doc.styles
+    body = ["Normal", "Body Text", "First Paragraph"]
+    for name in body:
+        st = styles[name]
+        st.font.size = Pt(14)
+        st.font.color.rgb = RGBColor(0, 0, 0)
+    for name in ["Body Text", "First Paragraph"]:
+        pf = styles[name].paragraph_format
+        pf.first_line_indent = Cm(1.25)
+        pf.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+        pf.space_before, pf.space_after = Pt(0), Pt(6)
+        pf.line_spacing = 1.15
+    for name, size in [("Heading 1", 16), ("Heading 2", 14), ("Heading 3", 14), ("Title", 18)]:
+        st = styles[name]
+        st.font.size = Pt(size)
+        st.font.bold = True
+        st.font.italic = False
+        st.font.color.rgb = RGBColor(0, 0, 0)
+        st.paragraph_format.keep_with_next = True
+        st.paragraph_format.space_before = Pt(12)
+        st.paragraph_format.space_after = Pt(6)
+    compact = styles["Compact"]
+    compact.font.size = Pt(11)
+    compact.paragraph_format.first_line_indent = Cm(0)
+    compact.paragraph_format.space_after = Pt(0)
+    for name in ["Table Caption", "Image Caption"]:
+        st = styles[name]
+        st.font.size = Pt(12)
+        st.font.color.rgb = RGBColor(0, 0, 0)
+    styles["Table Caption"].font.bold = True
+    styles["Table Caption"].font.italic = False
+    styles["Table Caption"].paragraph_format.keep_with_next = True
+    styles["Image Caption"].font.italic = True
+    styles["Image Caption"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    note = styles.add_style("Table Note", WD_STYLE_TYPE.PARAGRAPH)
+    note.base_style = styles["Normal"]
+    note.font.size = Pt(11)
+    note.paragraph_format.space_before = Pt(0)
+    note.paragraph_format.space_after = Pt(2)
+    note.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    doc.save(str(path))
+    return path
+
+
+def _add_page_number(paragraph) -> None:
+    from docx.oxml import OxmlElement
+
+    fld = OxmlElement("w:fldSimple")
+    fld.set(_qn("w:instr"), "PAGE")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "1"
+    run.append(text)
+    fld.append(run)
+    paragraph._p.append(fld)
+
+
+def _border_table(table) -> None:
+    """Single 0,5 pt borders on every cell edge, full width, header row repeated."""
+    from docx.oxml import OxmlElement
+
+    tbl_pr = table._tbl.tblPr
+    for old in tbl_pr.findall(_qn("w:tblBorders")):
+        tbl_pr.remove(old)
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        el = OxmlElement(f"w:{edge}")
+        el.set(_qn("w:val"), "single")
+        el.set(_qn("w:sz"), "4")
+        el.set(_qn("w:space"), "0")
+        el.set(_qn("w:color"), "808080")
+        borders.append(el)
+    tbl_pr.append(borders)
+    width = tbl_pr.find(_qn("w:tblW"))
+    if width is None:
+        width = OxmlElement("w:tblW")
+        tbl_pr.append(width)
+    width.set(_qn("w:type"), "pct")
+    width.set(_qn("w:w"), "5000")
+    for i, row in enumerate(table.rows):
+        tr_pr = row._tr.get_or_add_trPr()
+        if not tr_pr.findall(_qn("w:cantSplit")):
+            tr_pr.append(OxmlElement("w:cantSplit"))
+        if i == 0 and not tr_pr.findall(_qn("w:tblHeader")):
+            tr_pr.append(OxmlElement("w:tblHeader"))
+        if i == 0:
+            for cell in row.cells:
+                for par in cell.paragraphs:
+                    for run in par.runs:
+                        run.bold = True
+
+
+def finish_docx(path: str | Path, *, title: str, organisation: str = DEFAULT_ORGANISATION,
+                city: str = DEFAULT_CITY, year: int | None = None) -> None:
+    """Post-process a pandoc DOCX in place: title page, A4, page numbers, tables, images.
+
+    Parameters
+    ----------
+    path : path
+        The DOCX written by pandoc.
+    title, organisation, city, year
+        The title page: organisation at the top, the title in the middle,
+        «city, year» at the bottom; the page has no number.
+    """
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+    from docx.shared import Mm, Pt
+
+    year = year or _dt.date.today().year
+    doc = docx.Document(str(path))
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.left_margin, section.right_margin = Mm(30), Mm(15)
+    section.top_margin, section.bottom_margin = Mm(20), Mm(20)
+    section.different_first_page_header_footer = True
+    footer_par = section.footer.paragraphs[0]
+    footer_par.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _add_page_number(footer_par)
+
+    text_width = section.page_width - section.left_margin - section.right_margin
+    for shape in doc.inline_shapes:
+        if shape.width > text_width:
+            ratio = text_width / shape.width
+            shape.width = int(shape.width * ratio)
+            shape.height = int(shape.height * ratio)
+    for table in doc.tables:
+        _border_table(table)
+    for par in doc.paragraphs:  # figures: centred, no first-line indent
+        if par._p.findall(".//" + _qn("w:drawing")):
+            par.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            par.paragraph_format.first_line_indent = Mm(0)
+            par.paragraph_format.keep_with_next = True  # keep the caption with the figure
+
+    # Title page, built at the end of the body and moved to the front.
+    def centred(text, *, size, bold=False, before=0, after=0):
+        par = doc.add_paragraph(style="Normal")
+        par.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        pf = par.paragraph_format
+        pf.first_line_indent = Mm(0)
+        pf.space_before, pf.space_after = Pt(before), Pt(after)
+        pf.line_spacing = 1.15
+        run = par.add_run(text)
+        run.bold = bold
+        run.font.size = Pt(size)
+        return par
+
+    title_pars = [
+        centred(organisation, size=14, bold=True),
+        centred(title, size=16, bold=True, before=220, after=0),
+        centred(f"{city}, {year}", size=14, before=300),
+    ]
+    title_pars[-1].add_run().add_break(WD_BREAK.PAGE)
+    body = doc.element.body
+    for i, par in enumerate(title_pars):
+        body.remove(par._p)
+        body.insert(i, par._p)
+    core = doc.core_properties
+    core.title = title
+    core.author = organisation
+    core.language = "ru-RU"
+    doc.save(str(path))
+
+
+def write_docx(body_html: str, path: str | Path, *, title: str,
+               organisation: str = DEFAULT_ORGANISATION, city: str = DEFAULT_CITY,
+               year: int | None = None, resource_path: Iterable[str | Path] = ()) -> Path:
+    """Convert the note's HTML body to DOCX with pandoc, then finish it, atomically.
+
+    Parameters
+    ----------
+    body_html : str
+        The HTML fragment (:func:`notebook_body_html`); images as ``data:`` URIs
+        or files found on ``resource_path``.
+    path : path
+        The DOCX file.
+    title, organisation, city, year
+        See :func:`finish_docx`.
+    resource_path : iterable of path
+        Extra directories where pandoc looks for images.
+
+    Raises
+    ------
+    MissingToolError
+        If pandoc is not available.
+    ExportError
+        If pandoc fails.
+    """
+    pandoc = pandoc_path()
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="pd-docx-") as tmpdir:
+        tmpdir = Path(tmpdir)
+        ref = reference_docx(tmpdir / "reference.docx")
+        src = tmpdir / "note.html"
+        # No <title>: pandoc would turn it into a second title paragraph; the
+        # title page is added by finish_docx.
+        src.write_text('<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8">'
+                       f"</head><body>{body_html}</body></html>", encoding="utf-8")
+        search = os.pathsep.join(str(p) for p in [tmpdir, path.parent, *resource_path])
+
+        def run(tmp: Path) -> None:
+            proc = subprocess.run(
+                [pandoc, str(src), "--from", "html", "--to", "docx", "--output", str(tmp),
+                 "--reference-doc", str(ref), "--resource-path", search],
+                capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise ExportError(f"pandoc не смог собрать DOCX: {proc.stderr.strip()}",
+                                  file=path)
+            finish_docx(tmp, title=title, organisation=organisation, city=city, year=year)
+
+        atomic_write(path, run)
+    return path
+
+
+# --------------------------------------------------------------------------- all formats
+
+
+def export_notebook(nb, output_dir: str | Path, *, name: str, title: str,
+                    formats: Iterable[str] = FORMATS, organisation: str = DEFAULT_ORGANISATION,
+                    city: str = DEFAULT_CITY, year: int | None = None) -> dict[str, Path]:
+    """Export an executed notebook to NAME.html / NAME.docx / NAME.pdf, without code.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode or path
+        The executed notebook.
+    output_dir : path
+        Where the files go.
+    name : str
+        The file stem.
+    title : str
+        The note's title (title page, HTML ``<title>``, DOCX properties).
+    formats : iterable of {"html", "docx", "pdf"}
+        Which files to write.
+    organisation, city, year
+        The title page.
+
+    Returns
+    -------
+    dict
+        ``{format: path}`` in the order of ``formats``.
+    """
+    import nbformat
+
+    formats = _check_formats(formats)
+    if not isinstance(nb, nbformat.NotebookNode):
+        nb = nbformat.read(str(nb), as_version=4)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    body = notebook_body_html(nb)
+    meta = dict(title=title, organisation=organisation, city=city, year=year)
+    out: dict[str, Path] = {}
+    for fmt in formats:
+        target = output_dir / f"{name}.{fmt}"
+        if fmt == "html":
+            page = wrap_html(body, **meta)
+            out[fmt] = atomic_write(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+        elif fmt == "docx":
+            out[fmt] = write_docx(body, target, **meta)
+        else:
+            out[fmt] = write_pdf(wrap_html(body, embed_fonts=True, **meta), target,
+                                 base_url=output_dir)
+    return out
+
+
+def _check_formats(formats: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(formats, str):
+        formats = (formats,)
+    formats = tuple(formats)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ValueError(f"Неизвестный формат {bad or formats!r}; допустимы: {', '.join(FORMATS)}.")
+    return tuple(dict.fromkeys(formats))

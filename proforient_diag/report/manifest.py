@@ -1,0 +1,210 @@
+"""The run manifest («Паспорт расчёта») of a note.
+
+A manifest records what a note was computed from, so that a number in a
+published note can be traced and recomputed: the kit's version, instrument
+versions, every input file with its SHA-256 hash, the parameters, the random
+seeds, the date and time, and the versions of Python and key packages. The
+runner writes it beside each note as ``NAME.manifest.json`` and appends
+:func:`manifest_markdown` as the last section of the note.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import platform
+import sys
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+
+from .fmt import fmt_date, fmt_int
+
+#: Distributions whose versions are recorded (distribution names on PyPI).
+KEY_PACKAGES = (
+    "numpy", "scipy", "pandas", "statsmodels", "matplotlib", "seaborn", "papermill",
+    "nbconvert", "python-docx", "pypandoc-binary", "weasyprint",
+)
+
+MANIFEST_SCHEMA = 1
+
+
+def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file, read in chunks (large survey exports do not fit in memory twice)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _jsonable(value):
+    """Parameters as JSON: paths as strings, numpy scalars as Python numbers."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if hasattr(value, "item") and callable(value.item):  # numpy scalar
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            pass
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def build_manifest(parameters: Mapping, inputs: Iterable[str | Path] = (),
+                   instrument_versions: Mapping[str, str] | None = None,
+                   seeds: Mapping[str, int] | None = None, *,
+                   now: _dt.datetime | None = None) -> dict:
+    """Collect what a note was computed from.
+
+    Parameters
+    ----------
+    parameters : mapping
+        The notebook parameters (paths become strings).
+    inputs : iterable of path
+        Input files; each is hashed with SHA-256.
+    instrument_versions : mapping, optional
+        ``{instrument id: version}``.
+    seeds : mapping, optional
+        ``{name: seed}``; by default every parameter whose name contains
+        ``seed`` is taken.
+    now : datetime, optional
+        The time stamp (default: now, local time zone).
+
+    Returns
+    -------
+    dict
+        JSON-serialisable: ``schema``, ``created``, ``package``, ``python``,
+        ``platform``, ``packages``, ``instrument_versions``, ``inputs`` (list of
+        ``{path, name, size, sha256}``), ``parameters``, ``seeds``.
+
+    Raises
+    ------
+    proforient_diag.errors.InputFileError
+        If an input file does not exist.
+    """
+    from .. import __version__
+    from ..errors import InputFileError
+
+    params = _jsonable(dict(parameters))
+    files = []
+    for raw in inputs:
+        path = Path(raw)
+        if not path.is_file():
+            raise InputFileError("входной файл не найден; проверьте путь в параметрах справки.",
+                                 file=path)
+        files.append({"path": str(path.resolve()), "name": path.name,
+                      "size": path.stat().st_size, "sha256": sha256_file(path)})
+    if seeds is None:
+        seeds = {k: v for k, v in params.items() if "seed" in k.lower()}
+    created = (now or _dt.datetime.now().astimezone()).isoformat(timespec="seconds")
+    pandoc = None
+    try:
+        import pypandoc
+
+        pandoc = pypandoc.get_pandoc_version()
+    except Exception:  # noqa: BLE001 - pandoc is optional for the manifest
+        pass
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "created": created,
+        "package": {"name": "proforient-diag", "version": __version__},
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "packages": {**{d: _version(d) for d in KEY_PACKAGES}, "pandoc": pandoc},
+        "instrument_versions": _jsonable(dict(instrument_versions or {})),
+        "inputs": files,
+        "parameters": params,
+        "seeds": _jsonable(dict(seeds)),
+        "executable": sys.executable,
+    }
+
+
+def _md_cell(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def manifest_markdown(manifest: Mapping, *, heading: str = "## Паспорт расчёта") -> str:
+    """The manifest as the Russian last section of a note.
+
+    Parameters
+    ----------
+    manifest : mapping
+        What :func:`build_manifest` returned.
+    heading : str, default "## Паспорт расчёта"
+        The section heading (Markdown).
+
+    Returns
+    -------
+    str
+        Markdown: a heading, a short explanation and tables of inputs,
+        parameters and versions.
+    """
+    created = manifest.get("created")
+    try:
+        when = fmt_date(_dt.datetime.fromisoformat(created), time=True)
+    except (TypeError, ValueError):
+        when = str(created)
+    pkg = manifest.get("package", {})
+    lines = [
+        heading, "",
+        "Сведения для проверки и повторения расчёта: из каких файлов, с какими "
+        "параметрами и какими версиями программ получены результаты справки.", "",
+        "| Показатель | Значение |", "|---|---|",
+        f"| Дата и время расчёта | {when} |",
+        f"| Версия proforient-diag | {_md_cell(pkg.get('version', '—'))} |",
+    ]
+    versions = manifest.get("instrument_versions") or {}
+    if versions:
+        text = "; ".join(f"{k}: {v}" for k, v in versions.items())
+        lines.append(f"| Версии методик | {_md_cell(text)} |")
+    seeds = manifest.get("seeds") or {}
+    if seeds:
+        text = "; ".join(f"{k} = {v}" for k, v in seeds.items())
+        lines.append(f"| Начальные значения генератора случайных чисел | {_md_cell(text)} |")
+    lines.append(f"| Python | {_md_cell(manifest.get('python', '—'))} |")
+    pk = manifest.get("packages") or {}
+    text = "; ".join(f"{k} {v}" for k, v in pk.items() if v)
+    lines.append(f"| Версии пакетов | {_md_cell(text)} |")
+    files = manifest.get("inputs") or []
+    lines += ["", "**Входные файлы**", ""]
+    if files:
+        lines += ["| Файл | Размер, байт | SHA-256 |", "|---|---:|---|"]
+        for f in files:
+            lines.append(f"| {_md_cell(f['name'])} | {fmt_int(f['size'])} | `{f['sha256']}` |")
+    else:
+        lines.append("Входные файлы не указаны.")
+    params = manifest.get("parameters") or {}
+    lines += ["", "**Параметры**", ""]
+    if params:
+        lines += ["| Параметр | Значение |", "|---|---|"]
+        for k, v in params.items():
+            lines.append(f"| {_md_cell(k)} | {_md_cell(v)} |")
+    else:
+        lines.append("Параметры не заданы.")
+    return "\n".join(lines) + "\n"
+
+
+def write_manifest(manifest: Mapping, path: str | Path) -> Path:
+    """Write a manifest as UTF-8 JSON atomically (temporary file, then rename)."""
+    from .export import atomic_write
+
+    path = Path(path)
+    text = json.dumps(manifest, ensure_ascii=False, indent=2)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return path
