@@ -184,7 +184,9 @@ def alpha(items: pd.DataFrame, keys=None, *, n_boot: int = 0, seed=None,
     >>> from proforient_diag.psychometrics import alpha
     >>> df = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 2, 3, 5, 4], "c": [5, 4, 3, 2, 2]})
     >>> round(alpha(df, keys=["c"]).alpha, 4)
-    0.9617
+    0.9636
+
+    In R: ``psych::alpha(df, keys = "c")$total$raw_alpha`` → 0.9636364.
     """
     if not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
         raise ValueError("n_boot: допустимо целое число ≥ 0 (0 — без бутстрепа).")
