@@ -1,7 +1,4 @@
 """KMO, Bartlett, parallel analysis and EFA against psych 2.2.9 (tests/reference/factor.R)."""
-import sys
-import types
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -152,26 +149,34 @@ def test_efa_data_errors_are_russian():
         kmo(ITEMS[["A1", "A2"]])
 
 
-def test_efa_polychoric_path_uses_correlation_module(monkeypatch):
-    """Plumbing: cor="polychoric" takes `.rho` from correlation.polychoric (stubbed here)."""
-    calls = []
+POLY = REF["polychoric"]
 
-    def fake_polychoric(items):
-        calls.append(items.shape)
-        r, _ = pairwise_correlation(items)
-        cols = list(items.columns)[::-1]            # labelled, in another order
-        rho = pd.DataFrame(r, index=items.columns, columns=items.columns).loc[cols, cols]
-        return types.SimpleNamespace(rho=rho)
 
-    stub = types.ModuleType("proforient_diag.psychometrics.correlation")
-    stub.polychoric = fake_polychoric
-    monkeypatch.setitem(sys.modules, "proforient_diag.psychometrics.correlation", stub)
-    res = efa(ITEMS, 5, rotation="oblimin", cor="polychoric")
-    assert calls == [(2800, 25)]
-    np.testing.assert_allclose(res.loadings.to_numpy(),
-                               _ref_matrix(REF["fa"]["minres_oblimin_5"]["loadings"]), atol=ITER)
-    pa = parallel_analysis(ITEMS, n_iter=5, seed=1, cor="polychoric")
-    np.testing.assert_allclose(pa.observed_fa.to_numpy(), REF["parallel"]["fa_values"], atol=ITER)
+@pytest.mark.parametrize("case, ncols, kwargs", [
+    ("minres_oblimin_5", 25, dict(n_factors=5)),
+    ("ml_promax_2_AC", 10, dict(n_factors=2, method="ml", rotation="promax"))])
+def test_efa_polychoric_matches_psych(case, ncols, kwargs):
+    """fa(x, cor = "poly"): psych's polychoric is itself accurate to ~1e-4 (R-CONVENTIONS)."""
+    ref = POLY[case]
+    res = efa(ITEMS.iloc[:, :ncols], cor="polychoric", **kwargs)
+    assert list(res.loadings.columns) == _aslist(ref["factor_names"])
+    np.testing.assert_allclose(res.loadings.to_numpy(), _ref_matrix(ref["loadings"]), atol=ITER)
+    if ref["phi"] is not None:
+        np.testing.assert_allclose(res.phi.to_numpy(), _ref_matrix(ref["phi"]), atol=ITER)
+    np.testing.assert_allclose(res.communalities.to_numpy(), ref["communality"], atol=ITER)
+    assert res.chisq == pytest.approx(ref["chisq"], rel=1e-4)
+    assert res.tli == pytest.approx(ref["tli"], abs=ITER)
+    np.testing.assert_allclose([res.rmsea, res.rmsea_lower, res.rmsea_upper], ref["rmsea"],
+                               atol=ITER)
+    assert res.rms == pytest.approx(ref["rms"], abs=ITER)
+    assert res.cor == "polychoric" and "полихорические" in res.summary()
+
+
+def test_parallel_polychoric_observed_values_match_psych():
+    ref = POLY["parallel_AC"]
+    res = parallel_analysis(ITEMS.iloc[:, :10], n_iter=5, seed=1, cor="polychoric")
+    np.testing.assert_allclose(res.observed_fa.to_numpy(), ref["fa_values"], atol=ITER)
+    np.testing.assert_allclose(res.observed_pc.to_numpy(), ref["pc_values"], atol=ITER)
 
 
 # --------------------------------------------------------------------------- rotations
