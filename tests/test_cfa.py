@@ -195,3 +195,59 @@ def test_bad_options_and_data():
         cfa(HS, MODEL, group="nonexistent")
     with pytest.raises(DataError):
         cfa(HS.head(8), MODEL)
+
+
+# --------------------------------------------------------------------------- WLSMV
+# Ordered case: x1-x9 cut into 3-4 categories by the rule in cfa.R. We report lavaan's
+# `.scaled` statistics (scaled-shifted test): chisq.scaled, cfi.scaled, tli.scaled,
+# rmsea.scaled (+ its CI and close-fit p). Tolerance relative 1e-5 (measured <= 3e-7,
+# RMSEA CI 2e-7); estimates, robust SEs and std.all absolute 1e-4 (measured 5e-6).
+WL = REF["wlsmv"]
+ORD = pd.read_csv(DATA / "cfa_hs_ordered.csv")
+
+
+@pytest.fixture(scope="module")
+def wlsmv_fit():
+    return cfa(ORD, MODEL, estimator="WLSMV", ordered=True)
+
+
+def test_wlsmv_scaled_fit_equals_lavaan(wlsmv_fit):
+    f, F = wlsmv_fit, WL["fit"]
+    pairs = [("chisq", "chisq.scaled"), ("chisq_unscaled", "chisq"),
+             ("scaling_factor", "chisq.scaling.factor"), ("pvalue", "pvalue.scaled"),
+             ("cfi", "cfi.scaled"), ("tli", "tli.scaled"), ("rmsea", "rmsea.scaled"),
+             ("rmsea_pvalue", "rmsea.pvalue.scaled"), ("srmr", "srmr"),
+             ("chisq_baseline", "baseline.chisq.scaled"), ("npar", "npar"), ("dof", "df")]
+    for attr, name in pairs:
+        assert getattr(f, attr) == pytest.approx(F[name], rel=1e-5), name
+    assert f.rmsea_ci == pytest.approx((F["rmsea.ci.lower.scaled"], F["rmsea.ci.upper.scaled"]),
+                                       rel=1e-5)
+    assert np.isnan(f.aic) and f.estimator == "WLSMV"
+
+
+def test_wlsmv_estimates_equal_lavaan(wlsmv_fit):
+    m = _merge(wlsmv_fit, WL)
+    for col in ("est", "se", "std_all"):
+        np.testing.assert_allclose(m[col], m[col + "_r"], atol=1e-4, err_msg=col)
+    assert (m["op"] == "|").sum() == 21
+
+
+def test_polychoric_thresholds_and_gamma_equal_lavaan():
+    from proforient_diag.psychometrics._sem import OrdinalStats
+    Y = ORD[[f"x{i}" for i in range(1, 10)]].to_numpy() - 1
+    st = OrdinalStats(Y)
+    np.testing.assert_allclose(st.thresholds, WL["thresholds"], atol=1e-10)
+    R = np.array(WL["polychoric"]).T
+    np.testing.assert_allclose(st.rho, [R[i, j] for i, j in st.pairs], atol=1e-6)
+    np.testing.assert_allclose(np.diag(st.gamma), WL["gamma_diag"], rtol=1e-5)
+
+
+def test_wlsmv_unsupported_combinations():
+    with pytest.raises(ValueError, match="ordered"):
+        cfa(ORD, MODEL, estimator="WLSMV")
+    with pytest.raises(ValueError, match="одной группы"):
+        cfa(ORD, MODEL, estimator="WLSMV", ordered=True, group="school")
+    with pytest.raises(ValueError, match="все задания"):
+        cfa(ORD, MODEL, estimator="WLSMV", ordered=["x1", "x2"])
+    with pytest.raises(ModelSyntaxError):
+        cfa(ORD, MODEL + "\nx1 ~~ x1", estimator="WLSMV", ordered=True)

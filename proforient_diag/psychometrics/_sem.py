@@ -245,12 +245,14 @@ def build_partable(terms: list[ParsedTerm], ngroups: int = 1, meanstructure: boo
                 pt.add(v, "~1", "", g, ALPHA, li[v], 0, None if free_mean else 0.0,
                        key("means", v, "~1", "", g, ""))
     pt.finalize()
+    pt.categorical = categorical
     return pt
 
 
 def saturated_partable(ov: list[str], diagonal: bool) -> ParTable:
     """The unrestricted (``diagonal=False``) or independence (baseline) model with means."""
     pt = ParTable(ov=list(ov), lv=[], ngroups=1, meanstructure=True)
+    pt.categorical = False
     p = len(ov)
     for a in range(p):
         for b in range(a, p):
@@ -424,3 +426,213 @@ def numeric_hessian(obj, x, h: float = 1e-5):
         gm, _ = obj.grad_info(x - e, info=False)
         H[:, k] = (gp - gm) / (2 * e[k])
     return 0.5 * (H + H.T)
+
+
+# --------------------------------------------------------------------------- ordinal (WLSMV)
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(40)
+_SQ2PI = np.sqrt(2 * np.pi)
+
+
+def _phi(x):
+    return np.exp(-0.5 * x * x) / _SQ2PI
+
+
+def _Phi(x):
+    from scipy.special import ndtr
+    return ndtr(x)
+
+
+def bvn_cdf(h, k, r):
+    """Bivariate standard normal cdf Φ2(h, k; r), vectorised; h, k may be ±inf.
+
+    Φ2 = Φ(h)Φ(k) + (1/2π)∫_0^{asin r} exp(−(h² + k² − 2hk·sinθ)/(2cos²θ)) dθ,
+    by 40-point Gauss–Legendre (Genz 2004, eq. 3 in the arcsine form).
+    """
+    h, k = np.broadcast_arrays(np.asarray(h, float), np.asarray(k, float))
+    out = np.zeros(h.shape)
+    fin = np.isfinite(h) & np.isfinite(k)
+    hp, kp = h == np.inf, k == np.inf
+    out[hp & np.isfinite(k)] = _Phi(k[hp & np.isfinite(k)])
+    out[kp & np.isfinite(h)] = _Phi(h[kp & np.isfinite(h)])
+    out[hp & kp] = 1.0
+    if fin.any():
+        hf, kf = h[fin], k[fin]
+        a = np.arcsin(r)
+        th = 0.5 * a * (_GL_X + 1.0)
+        s, c2 = np.sin(th), np.cos(th) ** 2
+        e = np.exp(-(hf[:, None] ** 2 + kf[:, None] ** 2 - 2 * hf[:, None] * kf[:, None] * s)
+                   / (2 * c2))
+        out[fin] = _Phi(hf) * _Phi(kf) + 0.5 * a * (e @ _GL_W) / (2 * np.pi)
+    return out
+
+
+def bvn_pdf(h, k, r):
+    """Bivariate standard normal density φ2(h, k; r) (0 at infinite arguments)."""
+    h, k = np.broadcast_arrays(np.asarray(h, float), np.asarray(k, float))
+    out = np.zeros(h.shape)
+    fin = np.isfinite(h) & np.isfinite(k)
+    q = 1 - r * r
+    hf, kf = h[fin], k[fin]
+    out[fin] = np.exp(-(hf * hf - 2 * r * hf * kf + kf * kf) / (2 * q)) / (2 * np.pi * np.sqrt(q))
+    return out
+
+
+class OrdinalStats:
+    """Two-step polychoric statistics and their asymptotic covariance (lavaan's muthen1984).
+
+    Parameters
+    ----------
+    Y : ndarray (N, p) of int
+        Categories coded 0..K_i-1 (every category observed).
+    """
+
+    def __init__(self, Y: np.ndarray):
+        N, p = Y.shape
+        self.N, self.p = N, p
+        self.K = Y.max(axis=0) + 1
+        self.tau = []
+        for i in range(p):
+            cum = np.cumsum(np.bincount(Y[:, i], minlength=self.K[i]))[:-1] / N
+            self.tau.append(stats_norm_ppf(cum))
+        self.text = [np.concatenate([[-np.inf], t, [np.inf]]) for t in self.tau]
+        th_start = np.concatenate([[0], np.cumsum(self.K - 1)])
+        self.th_index = [np.arange(th_start[i], th_start[i + 1]) for i in range(p)]
+        nth = int(th_start[-1])
+        # pairs in lavaan's vech(diagonal = FALSE) order: (2,1), (3,1), ..., (p,1), (3,2), ...
+        self.pairs = [(i, j) for j in range(p) for i in range(j + 1, p)]
+        npair = len(self.pairs)
+        self.rho = np.zeros(npair)
+        # univariate threshold scores per category: (K_i, K_i - 1)
+        uni = []
+        for i in range(p):
+            t = self.text[i]
+            P = _Phi(t[1:]) - _Phi(t[:-1])
+            S = np.zeros((self.K[i], self.K[i] - 1))
+            for k in range(self.K[i] - 1):
+                S[k, k] = _phi(t[k + 1]) / P[k]        # tau_k is the upper bound of cat k
+                S[k + 1, k] = -_phi(t[k + 1]) / P[k + 1]
+            uni.append(S)
+        pair_rho_sc, pair_th_sc = [], []
+        A21 = np.zeros((npair, nth))
+        for r_idx, (i, j) in enumerate(self.pairs):
+            tab = np.bincount(Y[:, i] * self.K[j] + Y[:, j],
+                              minlength=self.K[i] * self.K[j]).reshape(self.K[i], self.K[j])
+            rho = self._fit_pair(tab, self.text[i], self.text[j])
+            self.rho[r_idx] = rho
+            P, dr, dti, dtj = self._cell_derivs(self.text[i], self.text[j], rho)
+            srho = dr / P
+            sti = dti / P[:, :, None]
+            stj = dtj / P[:, :, None]
+            pair_rho_sc.append(srho)
+            # A21 = sum over cases of s_rho * s_tau (pair log-likelihood), from the table
+            A21[r_idx, self.th_index[i]] = np.einsum("ab,ab,abk->k", tab, srho, sti)
+            A21[r_idx, self.th_index[j]] = np.einsum("ab,ab,abk->k", tab, srho, stj)
+        # INNER = SC'SC with SC = [threshold scores, rho scores] per case, in row chunks
+        INNER = np.zeros((nth + npair, nth + npair))
+        for start in range(0, N, 20000):
+            Yc = Y[start:start + 20000]
+            SC = np.empty((len(Yc), nth + npair))
+            for i in range(p):
+                SC[:, self.th_index[i]] = uni[i][Yc[:, i]]
+            for r_idx, (i, j) in enumerate(self.pairs):
+                SC[:, nth + r_idx] = pair_rho_sc[r_idx][Yc[:, i], Yc[:, j]]
+            INNER += SC.T @ SC
+        A11 = np.zeros((nth, nth))
+        for i in range(p):
+            ix = self.th_index[i]
+            A11[np.ix_(ix, ix)] = INNER[np.ix_(ix, ix)]
+        A22d = np.diag(INNER)[nth:]
+        A11i = np.linalg.inv(A11)
+        Binv = np.zeros_like(INNER)
+        Binv[:nth, :nth] = A11i
+        Binv[nth:, :nth] = -(A21 / A22d[:, None]) @ A11i
+        Binv[nth:, nth:] = np.diag(1 / A22d)
+        self.nth, self.npair = nth, npair
+        self.acov = Binv @ INNER @ Binv.T        # asymptotic covariance of (tau, rho)
+        self.gamma = N * self.acov               # lavaan's NACOV
+        self.thresholds = np.concatenate(self.tau)
+
+    @staticmethod
+    def _cell_probs(ti, tj, rho):
+        F = bvn_cdf(ti[:, None], tj[None, :], rho)
+        return F[1:, 1:] - F[:-1, 1:] - F[1:, :-1] + F[:-1, :-1]
+
+    def _fit_pair(self, tab, ti, tj):
+        """ML polychoric with thresholds fixed: Fisher scoring, Brent as a fallback."""
+        n = tab.sum()
+        r = 0.0
+        for _ in range(100):
+            F = bvn_cdf(ti[:, None], tj[None, :], r)
+            P = F[1:, 1:] - F[:-1, 1:] - F[1:, :-1] + F[:-1, :-1]
+            f = bvn_pdf(ti[:, None], tj[None, :], r)
+            dr = f[1:, 1:] - f[:-1, 1:] - f[1:, :-1] + f[:-1, :-1]
+            if np.any(P <= 0):
+                break
+            step = np.sum(tab * dr / P) / (n * np.sum(dr * dr / P))
+            r_new = float(np.clip(r + step, -0.999, 0.999))
+            if abs(r_new - r) < 1e-11:
+                return r_new
+            r = r_new
+        from scipy.optimize import minimize_scalar
+
+        def nll(rr):
+            P = np.clip(self._cell_probs(ti, tj, rr), 1e-300, None)
+            return -np.sum(tab * np.log(P))
+        res = minimize_scalar(nll, bounds=(-0.999, 0.999), method="bounded",
+                              options={"xatol": 1e-10})
+        return float(res.x)
+
+    @staticmethod
+    def _cell_derivs(ti, tj, rho):
+        F = bvn_cdf(ti[:, None], tj[None, :], rho)
+        P = F[1:, 1:] - F[:-1, 1:] - F[1:, :-1] + F[:-1, :-1]
+        f = bvn_pdf(ti[:, None], tj[None, :], rho)
+        dr = f[1:, 1:] - f[:-1, 1:] - f[1:, :-1] + f[:-1, :-1]
+        s = np.sqrt(1 - rho * rho)
+        Ki, Kj = len(ti) - 1, len(tj) - 1
+        # d Phi2(h, k)/dh = phi(h) Phi((k - rho h)/s), at h = ti[1..Ki-1] over all k in tj
+        hi = ti[1:-1]
+        gi = _phi(hi)[:, None] * _Phi((tj[None, :] - rho * hi[:, None]) / s)   # (Ki-1, Kj+1)
+        gi = gi[:, 1:] - gi[:, :-1]                                               # (Ki-1, Kj)
+        dti = np.zeros((Ki, Kj, Ki - 1))
+        for k in range(Ki - 1):
+            dti[k, :, k] += gi[k]         # tau_k is the upper bound of row category k
+            dti[k + 1, :, k] -= gi[k]     # ... and the lower bound of category k + 1
+        hj = tj[1:-1]
+        gj = _phi(hj)[:, None] * _Phi((ti[None, :] - rho * hj[:, None]) / s)
+        gj = gj[:, 1:] - gj[:, :-1]                                               # (Kj-1, Ki)
+        dtj = np.zeros((Ki, Kj, Kj - 1))
+        for k in range(Kj - 1):
+            dtj[:, k, k] += gj[k]
+            dtj[:, k + 1, k] -= gj[k]
+        return P, dr, dti, dtj
+
+
+def stats_norm_ppf(p):
+    from scipy.special import ndtri
+    return ndtri(p)
+
+
+class DWLSObjective:
+    """Σ_r w_r (r_r − ρ_r(θ))² over the off-diagonal polychorics (delta parameterisation)."""
+
+    def __init__(self, pt: ParTable, r: np.ndarray, w: np.ndarray, pairs):
+        self.pt, self.r, self.w = pt, r, w
+        self.ii = np.array([a for a, b in pairs]); self.jj = np.array([b for a, b in pairs])
+
+    def sigma(self, x):
+        Sig, _, _ = self.pt.templates[0].implied(x)
+        return Sig[self.ii, self.jj]
+
+    def delta(self, x):
+        dS, _ = self.pt.templates[0].jacobian(x, self.pt.npar)
+        return dS[:, self.ii, self.jj].T        # (ncor, npar)
+
+    def value(self, x):
+        e = self.r - self.sigma(x)
+        return float(np.sum(self.w * e * e))
+
+    def grad_info(self, x, info=True):
+        D = self.delta(x)
+        e = self.r - self.sigma(x)
+        return -2 * D.T @ (self.w * e), 2 * D.T @ (self.w[:, None] * D)

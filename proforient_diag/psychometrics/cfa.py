@@ -292,6 +292,8 @@ def _std_all(pt, x, g):
     """lavaan's std.all for every row of group g (uses the model-implied Σ)."""
     tpl = pt.templates[g]
     Sig, _, (L, T, P, nu, al) = tpl.implied(x)
+    if pt.categorical:  # delta parameterisation: unit latent-response variances
+        Sig = Sig + np.diag(1.0 - np.diag(Sig))
     sd_ov = np.sqrt(np.diag(Sig))
     sd_lv = np.sqrt(np.diag(P))
     out = {}
@@ -548,8 +550,81 @@ def cfa(df: pd.DataFrame, model: str, estimator: str = "ML", group: str | None =
         group_labels=group_labels)
 
 
-def _cfa_wlsmv(X, terms, items):  # pragma: no cover - replaced below when WLSMV is ready
-    raise ValueError("estimator='WLSMV' пока не поддерживается; используйте estimator='ML'")
+def _scaled_shifted(T, UG, df):
+    """Asparouhov–Muthén (2010) scaled-shifted statistic as lavaan: a·T + b."""
+    tr1, tr2 = np.trace(UG), np.sum(UG * UG.T)
+    a = np.sqrt(df / tr2)
+    b = df - a * tr1
+    return a * T + b, 1 / a, b
+
+
+def _cfa_wlsmv(X, terms, items):
+    """DWLS on polychorics with robust SEs and the scaled-shifted test (lavaan's WLSMV)."""
+    X = X[~np.isnan(X).any(axis=1)]
+    N, p = X.shape
+    if N < 2 * p:
+        raise DataError(f"для WLSMV слишком мало полных наблюдений: {N} при {p} заданиях")
+    Y = np.empty(X.shape, dtype=int)
+    for i in range(p):
+        vals, codes = np.unique(X[:, i], return_inverse=True)
+        if len(vals) < 2:
+            raise DataError("у порядкового задания только одна категория ответа", column=items[i])
+        if not np.allclose(vals, np.round(vals)):
+            raise DataError("порядковое задание должно содержать целые коды категорий",
+                            column=items[i])
+        Y[:, i] = codes.ravel()
+    st = _sem.OrdinalStats(Y)
+    pt = _sem.build_partable(terms, categorical=True)
+    nth = st.nth
+    w = 1.0 / np.diag(st.gamma)[nth:]
+    obj = _sem.DWLSObjective(pt, st.rho, w, st.pairs)
+    R = np.eye(p)
+    R[tuple(np.array(st.pairs).T)] = st.rho
+    R = np.maximum(R, R.T)
+    x, F, _ = _sem.fisher_scoring(obj, _sem.start_values(pt, [R], None))
+    # lavaan uses N - 1 for DWLS: in the test statistic, the sampling covariance and RMSEA
+    n1 = N - 1
+    D = obj.delta(x)
+    Gam = st.gamma[nth:, nth:]
+    WD = w[:, None] * D
+    Binv = _inv(D.T @ WD)
+    vcov = Binv @ (WD.T @ Gam @ WD) @ Binv / n1
+    U = np.diag(w) - WD @ Binv @ WD.T
+    npair = len(st.rho)
+    df_ = npair - pt.npar
+    T = n1 * F
+    X2, scale, shift = _scaled_shifted(T, U @ Gam, df_)
+    Tb = n1 * float(np.sum(w * st.rho ** 2))
+    X2b, _, _ = _scaled_shifted(Tb, w[:, None] * Gam, npair)
+    resid = st.rho - obj.sigma(x)
+    srmr = float(np.sqrt(np.sum(resid ** 2) / (npair + p)))
+    est = _estimate_table(pt, x, vcov)
+    Sig, _, _ = pt.templates[0].implied(x)
+    th_se = np.sqrt(np.diag(st.gamma)[:nth] / n1)
+    extra = []
+    for i, item in enumerate(items):
+        for k, ix in enumerate(st.th_index[i]):
+            tau = st.thresholds[ix]
+            z = tau / th_se[ix]
+            extra.append((item, "|", f"t{k + 1}", tau, th_se[ix], z, 2 * stats.norm.sf(abs(z)), tau))
+    for i, item in enumerate(items):
+        res = 1.0 - Sig[i, i]
+        extra.append((item, "~~", item, res, 0.0, np.nan, np.nan, res))
+    for name in list(items) + list(pt.lv):
+        extra.append((name, "~1", "", 0.0, 0.0, np.nan, np.nan, 0.0))
+    add = pd.DataFrame(extra, columns=["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"])
+    add.insert(3, "group", 1)
+    add.insert(4, "label", "")
+    est = pd.concat([est, add], ignore_index=True)
+    df_b = npair
+    return CFAResult(
+        chisq=float(X2), dof=int(df_), pvalue=float(stats.chi2.sf(X2, df_)),
+        cfi=_cfi(X2, df_, X2b, df_b), tli=_tli(X2, df_, X2b, df_b), rmsea=_rmsea(X2, df_, n1, 1),
+        rmsea_ci=_rmsea_ci(X2, df_, n1, 1), rmsea_pvalue=_rmsea_pvalue(X2, df_, n1, 1), srmr=srmr,
+        aic=float("nan"), bic=float("nan"), loglik=float("nan"), n_obs=int(N),
+        npar=int(pt.npar + nth), chisq_baseline=float(X2b), dof_baseline=int(df_b), estimates=est,
+        loadings=_loadings_frame(est, pt, ("1",)), estimator="WLSMV", missing="listwise",
+        chisq_unscaled=float(T), scaling_factor=float(scale), shift=float(shift))
 
 
 # --------------------------------------------------------------------------- invariance
