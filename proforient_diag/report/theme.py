@@ -164,7 +164,6 @@ class RuFormatter(_Formatter):
         self._auto = 0
 
     def set_locs(self, locs):  # noqa: D102 - matplotlib API
-        self.locs = locs
         values = [v * 100 for v in locs] if self.share else list(locs)
         self._auto = _decimals_for(values)
 
