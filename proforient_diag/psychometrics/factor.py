@@ -42,11 +42,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from proforient_diag.errors import DataError
-from proforient_diag.psychometrics.rotation import (
-    ORTHOGONAL_ROTATIONS,
-    POSSIBLE_ROTATIONS,
-    rotate,
-)
+from proforient_diag.psychometrics.rotation import POSSIBLE_ROTATIONS, rotate
 from proforient_diag.report.fmt import fmt_num, fmt_p
 
 POSSIBLE_METHODS = ("minres", "ml", "pa")

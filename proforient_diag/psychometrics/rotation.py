@@ -61,7 +61,7 @@ class Rotated:
         Factor correlations (oblique rotations), ``None`` for orthogonal ones.
     rotmat : numpy.ndarray
         The rotation matrix ``T`` with ``loadings = A @ T`` (orthogonal) or
-        ``loadings = A @ inv(T').`` (oblique, GPArotation's ``Th``).
+        ``loadings = A @ inv(T)'`` (oblique, GPArotation's ``Th``).
     converged : bool
         Whether the iterative criterion met its tolerance.
     """
@@ -153,9 +153,10 @@ def gpf_oblique(a: np.ndarray, criterion: str = "oblimin", eps: float = 1e-5,
 
     Minimises a criterion :math:`Q(\\Lambda)` over :math:`\\Lambda = A\\,(T')^{-1}` with
     unit-length columns of :math:`T`. The gradient :math:`G = -(\\Lambda' \\, \\partial Q /
-    \\partial\\Lambda \\, T^{-1})'` is projected, :math:`G_p = G - T\\,\\mathrm{diag}(1'(T \\circ G))`,
-    and the step size doubles then halves until the decrease exceeds
-    :math:`\\tfrac12 s^2 \\alpha`; iteration stops when :math:`s = \\|G_p\\|_F < \\epsilon`.
+    \\partial\\Lambda \\, T^{-1})'` is projected,
+    :math:`G_p = G - T\\,\\mathrm{diag}(1'(T \\circ G))`, and the step size doubles
+    then halves until the decrease exceeds :math:`\\tfrac12 s^2 \\alpha`;
+    iteration stops when :math:`s = \\|G_p\\|_F < \\epsilon`.
 
     Parameters
     ----------
