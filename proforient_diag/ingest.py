@@ -1,0 +1,628 @@
+"""Reading survey exports: formats, encodings, column mapping, validation, the exclusions log.
+
+One row in, one row out: every data row of every file ends up either among the accepted rows or
+in the exclusions log with its reason, and the counts add up per file (checked on every call).
+Raw files are opened read-only and never rewritten.
+
+Formats: CSV (UTF-8, UTF-8 with BOM, cp1251; comma, semicolon or tab; decimal comma), XLSX,
+SPSS ``.sav`` (codes and value labels) and Parquet. Columns are mapped to items by item id or by the
+question wording as form services export it (case, spaces, «ё»/«е», numbering and trailing
+punctuation do not matter; a Google Forms grid header ``Вопрос [утверждение]`` matches on the part in
+brackets). Text answers are mapped to codes through the response scale's labels and synonyms.
+
+What is excluded (row-level, in ``exclusions``): empty rows, rows without a respondent id, school or
+known municipality, without a valid grade, with a grade outside the file's form band, duplicates of
+a respondent already accepted in the same year, rows answered on fewer than half of the form's items.
+What is corrected and logged (cell-level, in ``issues``): out-of-range codes and unreadable text
+answers (set missing), answers to items outside the respondent's form (set missing), unreadable sex,
+columns with direct identifiers (dropped), unknown columns (ignored). Straight-lining (the same
+answer to every item, ≥ 10 answered) is flagged in the ``straightlining`` column, not excluded.
+
+Pandas' readers do the parsing; the validation is vectorised over columns and unique values.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputFileError
+from .instrument import Instrument, ResponseScale, load_instrument, normalize_text
+
+__all__ = ["read_responses", "IngestResult", "DEFAULT_COLUMNS", "read_table", "municipalities",
+           "SUPPORTED"]
+
+SUPPORTED = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".sav", ".parquet")
+
+#: Context columns and the header names they are recognised by (normalised; extend via ``columns=``).
+DEFAULT_COLUMNS: dict[str, list[str]] = {
+    "respondent_id": ["respondent_id", "id", "код", "код участника", "код обучающегося",
+                      "идентификатор", "код респондента", "id участника", "личный код"],
+    "school_id": ["school_id", "школа", "код оо", "оо", "код школы", "образовательная организация",
+                  "общеобразовательная организация"],
+    "municipality": ["municipality", "municipality_code", "муниципалитет", "мо", "код мо",
+                     "муниципальное образование", "территория"],
+    "grade": ["grade", "класс", "в каком классе вы учитесь", "в каком классе ты учишься"],
+    "sex": ["sex", "пол", "ваш пол", "твой пол", "gender"],
+    "date": ["date", "дата", "отметка времени", "timestamp", "дата заполнения", "время создания",
+             "дата и время"],
+    "year": ["year", "год", "год обследования"],
+}
+
+_PII_PATTERNS = re.compile(
+    r"(фио|фамили|^имя|отчество|^name$|surname|full ?name|дата рождения|birth|телефон|phone|e-?mail|"
+    r"почта|снилс|snils|паспорт|passport|адрес|address)")
+
+_SEX = {"м": "м", "муж": "м", "мужской": "м", "мальчик": "м", "юноша": "м", "male": "м", "m": "м",
+        "1": "м", "ж": "ж", "жен": "ж", "женский": "ж", "девочка": "ж", "девушка": "ж",
+        "female": "ж", "f": "ж", "2": "ж"}
+
+_EMPTY = {"", "nan", "none", "null", "n/a", "na", "#н/д", "-", "—"}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What :func:`read_responses` accepted and what it did not.
+
+    Attributes
+    ----------
+    responses : DataFrame
+        Accepted rows: ``source_file``, ``source_row`` (the row number as a spreadsheet shows it),
+        ``respondent_id``, ``year``, ``date``, ``school_id``, ``municipality_code``,
+        ``municipality``, ``grade``, ``band``, ``sex``, ``instrument_version``, ``n_answered``,
+        ``straightlining``, then one float column per item (NaN = no answer).
+    exclusions : DataFrame
+        Rows not accepted: source_file, source_row, respondent_id, column, reason (Russian).
+    issues : DataFrame
+        Cell-level corrections and file-level notes: source_file, source_row, respondent_id,
+        column, value, reason.
+    files : DataFrame
+        Per file: file, sha256, format, encoding, rows, accepted, excluded.
+    """
+
+    responses: pd.DataFrame
+    exclusions: pd.DataFrame
+    issues: pd.DataFrame
+    files: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.responses
+
+    def summary(self) -> pd.DataFrame:
+        """Per-file accounting with Russian headers."""
+        f = self.files.copy()
+        reasons = (self.exclusions.groupby("source_file")["reason"]
+                   .agg(lambda r: "; ".join(f"{k}: {v}" for k, v in r.str.replace(r" \(.*", "", regex=True)
+                                            .value_counts().items())))
+        f["Причины исключения"] = f["file"].map(reasons).fillna("")
+        return f.rename(columns={"file": "Файл", "rows": "Строк", "accepted": "Принято",
+                                 "excluded": "Исключено", "format": "Формат", "encoding": "Кодировка"}
+                        ).drop(columns=["sha256"])
+
+    @property
+    def versions(self) -> list[int]:
+        return sorted(int(v) for v in self.responses["instrument_version"].dropna().unique())
+
+
+# -- reference data --------------------------------------------------------------------------
+
+def municipalities() -> pd.DataFrame:
+    """Kuzbass's 34 municipal formations (code, name, kind), bundled from shared/reference."""
+    return pd.read_csv(Path(__file__).with_name("data") / "kuzbass-municipalities.csv", encoding="utf-8")
+
+
+def _municipality_lookup() -> dict[str, tuple[str, str]]:
+    mo = municipalities()
+    out: dict[str, tuple[str, str]] = {}
+    short: dict[str, list[tuple[str, str]]] = {}
+    for code, name in zip(mo["code"], mo["name"]):
+        out[normalize_text(code)] = (code, name)
+        out[normalize_text(name)] = (code, name)
+        base = normalize_text(re.sub(r"\s*(городской|муниципальный)\s+округ.*$", "", name))
+        base = re.sub(r"\s*\(.*\)", "", base)
+        short.setdefault(base, []).append((code, name))
+        m = re.search(r"\(г\.\s*([^)]+)\)", name)
+        if m:
+            short.setdefault(normalize_text(m.group(1)), []).append((code, name))
+    for k, v in short.items():
+        if len(v) == 1:
+            out.setdefault(k, v[0])
+    return out
+
+
+# -- reading files ----------------------------------------------------------------------------
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str, str]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="strict"), "UTF-8 с BOM"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16"), "UTF-16"
+    if b"\x00" in raw[:4096]:
+        raise InputFileError("это не текстовая таблица (двоичный файл); сохраните выгрузку в CSV, "
+                             "XLSX, SAV или Parquet.", file=path)
+    try:
+        return raw.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1251"), "Windows-1251"
+    except UnicodeDecodeError:
+        raise InputFileError("кодировка не распознана (ни UTF-8, ни Windows-1251); пересохраните "
+                             "файл в UTF-8.", file=path) from None
+
+
+def read_table(path: str | Path) -> tuple[list[tuple[str, pd.DataFrame, int]], dict]:
+    """Read one export as text cells.
+
+    Returns a list of ``(label, frame, first_data_row)`` (one per used sheet; a frame's i-th row is
+    row ``first_data_row + i`` of the file) and a dict of file facts (format, encoding,
+    value labels for ``.sav``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError("файл не найден; проверьте путь.", file=path)
+    suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise InputFileError("файл пуст; выгрузите данные ещё раз.", file=path)
+    facts: dict = {"format": suffix.lstrip("."), "encoding": ""}
+    if suffix in (".csv", ".txt", ".tsv"):
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        text, enc = _decode(raw, path)
+        facts["encoding"] = enc
+        if not text.strip():
+            raise InputFileError("файл пуст; выгрузите данные ещё раз.", file=path)
+        head = "\n".join(text.splitlines()[:20])
+        try:
+            sep = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
+        except csv.Error:
+            first = text.splitlines()[0]
+            sep = max(",;\t", key=first.count)
+        facts["delimiter"] = {";": "точка с запятой", ",": "запятая", "\t": "табуляция"}[sep]
+        try:
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                             skip_blank_lines=False)
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise InputFileError(f"файл не читается как таблица CSV ({str(exc).splitlines()[0]}); "
+                                 "проверьте разделители и кавычки.", file=path) from None
+        return [(path.name, df, 2)], facts
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+        except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+            raise InputFileError(f"файл не открывается как книга Excel ({exc.__class__.__name__}); "
+                                 "пересохраните его в Excel как .xlsx.", file=path) from None
+        out = [(f"{path.name} [{name}]", df, 2) for name, df in sheets.items() if df.shape[1] > 0]
+        return out, facts
+    if suffix == ".sav":
+        import pyreadstat
+        try:
+            df, meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
+        except Exception as exc:  # pyreadstat.ReadstatError and friends
+            raise InputFileError(f"файл не читается как SPSS .sav ({exc.__class__.__name__}); "
+                                 "пересохраните его в SPSS.", file=path) from None
+        facts["encoding"] = getattr(meta, "file_encoding", "") or ""
+        labels = meta.variable_value_labels or {}
+        df = df.astype(object)
+        for col in df.columns:
+            vals = df[col]
+            if col in labels:
+                facts.setdefault("value_labels", {})[col] = labels[col]
+            num = pd.to_numeric(vals, errors="coerce")
+            is_int = num.notna() & (num == np.round(num))
+            s = vals.astype(str).where(~is_int, num.round().astype("Int64").astype(str))
+            df[col] = s.where(vals.notna(), "")
+        return [(path.name, df, 1)], facts
+    if suffix == ".parquet":
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow errors
+            raise InputFileError(f"файл не читается как Parquet ({exc.__class__.__name__}).", file=path) from None
+        df = df.astype(object).where(df.notna(), "")
+        df = df.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+        return [(path.name, df, 1)], facts
+    raise InputFileError(f"формат «{suffix or 'без расширения'}» не поддерживается; сохраните "
+                         "выгрузку как CSV, XLSX, SAV или Parquet.", file=path)
+
+
+# -- column mapping ---------------------------------------------------------------------------
+
+def _header_keys(header: str) -> list[str]:
+    h = str(header)
+    keys = [normalize_text(h)]
+    m = re.search(r"\[(.+)\]\s*$", h)
+    if m:
+        keys.append(normalize_text(m.group(1)))
+    return keys
+
+
+def _map_columns(headers: Sequence[str], inst: Instrument, names: dict[str, list[str]]):
+    """Map headers to context fields and item ids; return (context, items, pii, unknown)."""
+    ctx_lookup = {normalize_text(a): field for field, aliases in names.items() for a in aliases}
+    item_lookup: dict[str, str] = {}
+    for it in inst.items:
+        item_lookup[normalize_text(it.id)] = it.id
+        item_lookup[normalize_text(it.text)] = it.id
+    context: dict[str, str] = {}
+    items: dict[str, str] = {}
+    pii: list[str] = []
+    unknown: list[str] = []
+    for h in headers:
+        keys = _header_keys(h)
+        field = next((ctx_lookup[k] for k in keys if k in ctx_lookup), None)
+        if field and field not in context:
+            context[field] = h
+            continue
+        item = next((item_lookup[k] for k in keys if k in item_lookup), None)
+        if item and item not in items.values():
+            items[h] = item
+            continue
+        if _PII_PATTERNS.search(keys[0]):
+            pii.append(h)
+            continue
+        if str(h).startswith("Unnamed:") or not str(h).strip():
+            unknown.append(h)
+            continue
+        unknown.append(h)
+    return context, items, pii, unknown
+
+
+def _parse_answer(value: str, rs: ResponseScale) -> tuple[float, bool]:
+    """One distinct cell text → (code or NaN, valid?)."""
+    s = value.strip()
+    if s.lower() in _EMPTY:
+        return np.nan, True
+    try:
+        x = float(s.replace(",", "."))
+        if x.is_integer() and int(x) in rs.labels:
+            return float(int(x)), True
+        return np.nan, False
+    except ValueError:
+        pass
+    key = normalize_text(s)
+    if key in rs.label_lookup:
+        return float(rs.label_lookup[key]), True
+    m = re.match(r"^\s*(\d+)\s*[-–—.)]\s*(.*)$", s)
+    if m and int(m.group(1)) in rs.labels:
+        return float(m.group(1)), True
+    return np.nan, False
+
+
+def _parse_grade(values: pd.Series) -> pd.Series:
+    s = values.astype(str).str.extract(r"^\s*(\d{1,2})(?:[.,]0+)?(?:\s*(?:класс|кл\.?|[«\"']?[А-Яа-яA-Za-z][»\"']?))?\s*$",
+                                       expand=False)
+    g = pd.to_numeric(s, errors="coerce")
+    return g.where((g >= 1) & (g <= 11))
+
+
+def _resolve_inputs(paths) -> list[Path]:
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in SUPPORTED
+                              and q.is_file() and not q.name.startswith(("~$", "."))))
+        else:
+            out.append(p)
+    if not out:
+        raise InputFileError("не найдено ни одного файла с ответами (CSV, XLSX, SAV, Parquet).",
+                             file=str(paths[0]) if paths else None)
+    return out
+
+
+# -- the main entry ---------------------------------------------------------------------------
+
+def read_responses(paths: str | Path | Iterable[str | Path], instrument: str | Path = "psd", *,
+                   year: int | None = None, columns: dict[str, list[str] | str] | None = None,
+                   min_answered_share: float = 0.5) -> IngestResult:
+    """Read, map and validate survey exports.
+
+    Parameters
+    ----------
+    paths : path, folder or list of them
+        Files (CSV, XLSX, SAV, Parquet) or folders searched recursively.
+    instrument : str or Path
+        Instrument id or YAML path; the version in force in each row's year is used.
+    year : int, optional
+        The survey year of these files. Default: a ``year`` column, else the year of a date column.
+    columns : dict, optional
+        Extra header names for the context fields, e.g. ``{"school_id": ["Наименование ОУ"]}``.
+    min_answered_share : float
+        A row answered on fewer than this share of its form's items is excluded (default one half).
+
+    Returns
+    -------
+    IngestResult
+
+    Raises
+    ------
+    InputFileError
+        When a file cannot be used at all (unreadable, empty, no id column, wrong instrument).
+    """
+    names = {k: list(v) for k, v in DEFAULT_COLUMNS.items()}
+    for k, v in (columns or {}).items():
+        if k not in names:
+            raise InputFileError(f"неизвестное поле контекста «{k}»; допустимы: {', '.join(names)}.")
+        names[k] = ([v] if isinstance(v, str) else list(v)) + names[k]
+    mo_lookup = _municipality_lookup()
+    accepted_parts, excl_parts, issue_parts, file_rows = [], [], [], []
+    is_path = isinstance(instrument, Path) or str(instrument).endswith((".yaml", ".yml"))
+    cache: dict[int, Instrument] = {}
+
+    def inst_for(y: int) -> Instrument:
+        if y not in cache:
+            cache[y] = load_instrument(instrument) if is_path else load_instrument(str(instrument), year=y)
+        return cache[y]
+
+    for path in _resolve_inputs(paths):
+        sheets, facts = read_table(path)
+        n_file = acc_file = exc_file = 0
+        used_any = False
+        for label, df, first_row in sheets:
+            res = _ingest_frame(df, label, path, first_row, inst_for, names, mo_lookup, year,
+                                min_answered_share, facts, must_use=len(sheets) == 1)
+            if res is None:
+                continue
+            used_any = True
+            acc, exc, iss = res
+            n_file += len(df)
+            acc_file += len(acc)
+            exc_file += len(exc)
+            accepted_parts.append(acc)
+            excl_parts.append(exc)
+            issue_parts.append(iss)
+        if not used_any:
+            raise InputFileError("ни на одном листе не найдены столбцы заданий инструмента; "
+                                 "проверьте, что это выгрузка анкеты «" + str(instrument) + "».", file=path)
+        file_rows.append({"file": str(path), "sha256": _sha256(path), "format": facts["format"],
+                          "encoding": facts.get("encoding", ""), "rows": n_file,
+                          "accepted": acc_file, "excluded": exc_file})
+
+    responses = pd.concat(accepted_parts, ignore_index=True) if accepted_parts else pd.DataFrame()
+    exclusions = pd.concat(excl_parts, ignore_index=True) if excl_parts else _empty_log()
+    issues = pd.concat(issue_parts, ignore_index=True) if issue_parts else _empty_log(value=True)
+
+    # duplicates across all files: keep the first answer sheet of a respondent in a year
+    if len(responses):
+        key = responses["year"].astype(str) + "\x00" + responses["respondent_id"].astype(str)
+        dup = key.duplicated(keep="first")
+        if dup.any():
+            first = responses.loc[~dup].assign(_k=key[~dup]).set_index("_k")
+            d = responses.loc[dup]
+            fk = key[dup]
+            excl = pd.DataFrame({
+                "source_file": d["source_file"].to_numpy(), "source_row": d["source_row"].to_numpy(),
+                "respondent_id": d["respondent_id"].to_numpy(), "column": "respondent_id",
+                "reason": [f"повторная анкета участника (первая принята: {Path(f).name}, строка {r})"
+                           for f, r in zip(first.loc[fk, "source_file"], first.loc[fk, "source_row"])]})
+            exclusions = pd.concat([exclusions, excl], ignore_index=True)
+            counts = d["source_file"].value_counts()
+            for fr in file_rows:
+                for lbl, c in counts.items():
+                    if _file_of(lbl) == fr["file"]:
+                        fr["accepted"] -= int(c)
+                        fr["excluded"] += int(c)
+            responses = responses.loc[~dup].reset_index(drop=True)
+        all_items = [i for v in sorted(cache) for i in cache[v].item_ids]
+        item_cols = list(dict.fromkeys(c for c in all_items if c in responses.columns))
+        ctx_cols = [c for c in responses.columns if c not in item_cols]
+        responses = responses[ctx_cols + item_cols]
+    files = pd.DataFrame(file_rows)
+    bad = files[files["rows"] != files["accepted"] + files["excluded"]] if len(files) else files
+    if len(bad):  # an internal guarantee, not a data problem
+        raise RuntimeError(f"accounting identity broken for {bad['file'].tolist()}")
+    return IngestResult(responses, exclusions, issues, files)
+
+
+def _file_of(label: str) -> str:
+    return re.sub(r" \[[^\]]*\]$", "", label)
+
+
+def _empty_log(value: bool = False) -> pd.DataFrame:
+    cols = ["source_file", "source_row", "respondent_id", "column"] + (["value"] if value else []) + ["reason"]
+    return pd.DataFrame(columns=cols)
+
+
+def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst_for, names,
+                  mo_lookup, year, min_share, facts, must_use: bool):
+    source = str(path) if label == path.name else f"{path} [{label.split('[', 1)[1][:-1]}]"
+    df = df.copy()
+    df.columns = [str(c) for c in df.columns]
+    n = len(df)
+    rows = np.arange(n) + first_row
+    issues: list[dict] = []
+    excl_reason = np.full(n, None, dtype=object)
+    excl_col = np.full(n, None, dtype=object)
+
+    def exclude(mask, reason, column):
+        m = np.asarray(mask, dtype=bool) & (excl_reason == None)  # noqa: E711 (object array)
+        if isinstance(reason, str):
+            excl_reason[m] = reason
+        else:
+            excl_reason[m] = np.asarray(reason, dtype=object)[m]
+        excl_col[m] = column
+
+    # year of each row, to choose the instrument version before mapping the items
+    probe_inst = inst_for(int(year) if year else 9999)
+    context, _, _, _ = _map_columns(df.columns, probe_inst, names)
+    if year is not None:
+        years = pd.Series(np.full(n, int(year)), dtype="Int64")
+    elif "year" in context:
+        years = pd.to_numeric(df[context["year"]].str.strip(), errors="coerce").astype("Int64")
+    elif "date" in context:
+        years = pd.to_datetime(df[context["date"]], errors="coerce", dayfirst=True, format="mixed").dt.year.astype("Int64")
+    else:
+        raise InputFileError("не удалось определить год обследования: в файле нет столбца года или "
+                             "даты; укажите год параметром --year.", file=source)
+    known_years = sorted(int(y) for y in years.dropna().unique())
+    if not known_years:
+        raise InputFileError("не удалось определить год обследования ни в одной строке; укажите "
+                             "год параметром --year.", file=source)
+    inst = inst_for(known_years[-1])
+    context, item_map, pii, unknown = _map_columns(df.columns, inst, names)
+    if not item_map:
+        if must_use:
+            raise InputFileError(
+                f"в файле нет ни одного столбца заданий инструмента «{inst.title}» (версия "
+                f"{inst.version}); это выгрузка другой анкеты или заголовки изменены. Проверьте "
+                "файл или сопоставьте столбцы по кодбуку (proforient-diag codebook).", file=source)
+        return None
+    if "respondent_id" not in context:
+        raise InputFileError("нет столбца с кодом участника (например «Код участника» или "
+                             "«respondent_id»); добавьте его или укажите имя столбца в настройках.",
+                             file=source)
+    if len(item_map) < 0.5 * (len(item_map) + len(unknown)):
+        raise InputFileError(
+            f"из {len(item_map) + len(unknown)} столбцов анкеты с инструментом «{inst.title}» "
+            f"совпали только {len(item_map)}; похоже, это другой инструмент или другая версия.",
+            file=source)
+    for h in pii:
+        issues.append({"source_file": source, "source_row": None, "respondent_id": None, "column": h,
+                       "value": None, "reason": "столбец с персональными данными отброшен при чтении"})
+    for h in unknown:
+        issues.append({"source_file": source, "source_row": None, "respondent_id": None, "column": h,
+                       "value": None, "reason": "столбец не распознан и пропущен"})
+    missing_ctx = [f for f in ("school_id", "municipality", "grade", "sex") if f not in context]
+    for f in missing_ctx:
+        if f in ("school_id", "municipality", "grade"):
+            raise InputFileError(f"нет обязательного столбца «{f}» ({', '.join(names[f][1:3])}); "
+                                 "добавьте его или укажите имя столбца в настройках.", file=source)
+
+    def col(f):
+        return df[context[f]].astype(str).str.strip() if f in context else pd.Series([""] * n, index=df.index)
+
+    rid = col("respondent_id")
+    item_cols = list(item_map)
+    raw = df[item_cols].to_numpy(dtype=str)
+    # answers → codes, per response scale over the distinct cell texts (vectorised)
+    values = np.full(raw.shape, np.nan)
+    valid = np.ones(raw.shape, dtype=bool)
+    by_scale: dict[str, list[int]] = {}
+    for j, h in enumerate(item_cols):
+        by_scale.setdefault(inst.response_scale_of(item_map[h]).id, []).append(j)
+    for rs_id, cols in by_scale.items():
+        rs = inst.response_scales[rs_id]
+        uniq, inv = np.unique(raw[:, cols], return_inverse=True)
+        parsed = [_parse_answer(u, rs) for u in uniq]
+        codes = np.array([p[0] for p in parsed], dtype=float)
+        ok = np.array([p[1] for p in parsed], dtype=bool)
+        inv = inv.reshape(len(raw), len(cols))
+        values[:, cols] = codes[inv]
+        valid[:, cols] = ok[inv]
+    blank = np.isin(np.char.lower(np.char.strip(raw)), list(_EMPTY))
+    all_blank = blank.all(axis=1)
+    exclude(all_blank & rid.str.lower().isin(_EMPTY).to_numpy(), "пустая строка", "")
+    exclude(rid.str.lower().isin(_EMPTY).to_numpy(), "нет кода участника", context["respondent_id"])
+    exclude(all_blank, "нет ни одного ответа на задания анкеты", "")
+    exclude(years.isna().to_numpy(), "не удалось определить год обследования", context.get("date", context.get("year", "")))
+
+    grade = _parse_grade(col("grade"))
+    exclude(grade.isna().to_numpy(), "класс не указан или не число от 1 до 11", context["grade"])
+    school = col("school_id")
+    exclude(school.str.lower().isin(_EMPTY).to_numpy(), "не указана школа", context["school_id"])
+    mo_raw = col("municipality")
+    mo_norm = mo_raw.map(normalize_text)
+    mo_code = mo_norm.map(lambda k: mo_lookup.get(k, (None, None))[0])
+    mo_name = mo_norm.map(lambda k: mo_lookup.get(k, (None, None))[1])
+    exclude(mo_code.isna().to_numpy(), [f"муниципалитет «{v}» не найден в справочнике Кузбасса" for v in mo_raw],
+            context["municipality"])
+
+    sex_raw = col("sex")
+    sex = sex_raw.str.lower().str.replace(".", "", regex=False).map(_SEX)
+    # SPSS value labels for sex
+    vl = facts.get("value_labels", {}).get(context.get("sex", ""), {})
+    if vl:
+        lab = {str(int(k)) if float(k).is_integer() else str(k): normalize_text(v) for k, v in vl.items()}
+        sex = sex_raw.map(lab).map(_SEX).fillna(sex)
+    bad_sex = sex.isna() & ~sex_raw.str.lower().isin(_EMPTY)
+    for i in np.flatnonzero(bad_sex.to_numpy()):
+        issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid.iloc[i],
+                       "column": context["sex"], "value": sex_raw.iloc[i],
+                       "reason": "пол не распознан (ожидается «м» или «ж»); оставлен пустым"})
+
+    # the form band: a file holding exactly one band's items is that band's form
+    present = set(item_map.values())
+    exact = [b for b in inst.band_ids if set(inst.items_for(b)) == present]
+    form_band = exact[0] if len(exact) == 1 else None
+    band = grade.map(lambda g: inst.grade_to_band.get(int(g)) if g == g else None)
+    if form_band is not None:
+        grades = inst.band_by_id[form_band].grades
+        wrong = grade.notna() & (band != form_band)
+        exclude(wrong.to_numpy(), [f"класс {int(g) if g == g else ''} не относится к форме для "
+                                   f"{form_band} классов (классы {grades[0]}–{grades[-1]})" for g in grade],
+                context["grade"])
+
+    for i, j in zip(*np.nonzero(~valid)):
+        rs = inst.response_scale_of(item_map[item_cols[j]])
+        issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid.iloc[i],
+                       "column": item_cols[j], "value": raw[i, j],
+                       "reason": f"недопустимый ответ (допустимы коды {rs.min}–{rs.max} или их "
+                                 "подписи); ответ не засчитан"})
+    item_ids = [item_map[h] for h in item_cols]
+    items_df = pd.DataFrame(values, columns=item_ids, index=df.index)
+
+    # answers outside the respondent's form, and completeness
+    n_answered = np.zeros(n, dtype=int)
+    n_form = np.zeros(n, dtype=int)
+    straight = np.zeros(n, dtype=bool)
+    for b in inst.band_ids:
+        m = (band == b).to_numpy()
+        if not m.any():
+            continue
+        form = [i for i in inst.items_for(b)]
+        out_of_form = [i for i in item_ids if i not in form]
+        if out_of_form:
+            sub = items_df.loc[m, out_of_form]
+            hit = sub.notna()
+            for r, c in zip(*np.nonzero(hit.to_numpy())):
+                i = np.flatnonzero(m)[r]
+                issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid.iloc[i],
+                               "column": out_of_form[c], "value": str(sub.iloc[r, c]),
+                               "reason": f"задание не входит в форму для {b} классов; ответ не засчитан"})
+            items_df.loc[m, out_of_form] = np.nan
+        have = [i for i in form if i in items_df.columns]
+        x = items_df.loc[m, have].to_numpy()
+        n_answered[m] = np.sum(~np.isnan(x), axis=1)
+        n_form[m] = len(form)
+        with np.errstate(invalid="ignore"):
+            same = (np.nanmax(x, axis=1) == np.nanmin(x, axis=1)) if x.size else np.zeros(m.sum(), bool)
+        straight[m] = same & (n_answered[m] >= 10)
+    few = (n_form > 0) & (n_answered < min_share * n_form)
+    exclude(few, [f"слишком много пропусков: отвечено на {a} из {f} заданий формы" for a, f in zip(n_answered, n_form)], "")
+
+    keep = excl_reason == None  # noqa: E711
+    version = years.map(lambda y: inst_for(int(y)).version if pd.notna(y) else None)
+    date = pd.to_datetime(df[context["date"]], errors="coerce", dayfirst=True, format="mixed") if "date" in context else pd.Series(pd.NaT, index=df.index)
+    acc = pd.DataFrame({
+        "source_file": source, "source_row": rows, "respondent_id": rid.to_numpy(),
+        "year": years.to_numpy(), "date": date.to_numpy(), "school_id": school.to_numpy(),
+        "municipality_code": mo_code.to_numpy(), "municipality": mo_name.to_numpy(),
+        "grade": grade.to_numpy(), "band": band.to_numpy(), "sex": sex.to_numpy(),
+        "instrument_version": version.to_numpy(), "n_answered": n_answered, "straightlining": straight,
+    })
+    acc = pd.concat([acc, items_df.reset_index(drop=True)], axis=1).loc[keep].reset_index(drop=True)
+    acc["grade"] = acc["grade"].astype(int)
+    acc["year"] = acc["year"].astype(int)
+    acc["instrument_version"] = acc["instrument_version"].astype(int)
+    exc = pd.DataFrame({"source_file": source, "source_row": rows[~keep],
+                        "respondent_id": rid.to_numpy()[~keep], "column": excl_col[~keep],
+                        "reason": excl_reason[~keep]})
+    iss = pd.DataFrame(issues, columns=["source_file", "source_row", "respondent_id", "column", "value", "reason"])
+    return acc, exc, iss
