@@ -88,6 +88,8 @@ def test_docx_has_title_page_headings_table_and_figure(note):
         "Муниципальное образование", "Обучающихся", "Средний балл", "Высокий уровень"]
     assert [c.text for c in table.rows[1].cells] == ["Кемеровский ГО", "1\u2009300", "3,46", "12,3\u00a0%"]
     assert [c.text for c in table.rows[3].cells] == ["Тайгинский ГО", "—*", "—*", "—*"]
+    passport = next(p for p in doc.paragraphs if p.text == "Паспорт расчёта")
+    assert passport.paragraph_format.page_break_before
     borders = table._tbl.tblPr.find(docx.oxml.ns.qn("w:tblBorders"))
     assert borders is not None and len(borders) == 6
     assert len(doc.inline_shapes) == 1
@@ -117,7 +119,9 @@ def test_pdf_text_fonts_and_page_numbers(note):
     assert "ГБУ ДПО «КРИРПО»" in first and "Кемерово, 2026" in first
     assert not any(line.strip().isdigit() for line in first.splitlines())  # no number on the title page
     second = [line.strip() for line in _pdftotext(pdf, "-f", "2", "-l", "2").splitlines() if line.strip()]
-    assert second[-1] == "2"
+    assert second[0] == "Общие сведения" and second[-1] == "2"
+    third = [line.strip() for line in _pdftotext(pdf, "-f", "3", "-l", "3").splitlines() if line.strip()]
+    assert third[0] == "Паспорт расчёта" and third[-1] == "3"  # the passport starts a page
     fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True,
                            text=True).stdout.splitlines()[2:]
     assert fonts and all("DejaVu" in line for line in fonts)

@@ -38,6 +38,7 @@ FORMATS = ("html", "docx", "pdf")
 DEFAULT_ORGANISATION = "ГБУ ДПО «КРИРПО»"
 DEFAULT_CITY = "Кемерово"
 DOCX_FONT = "Times New Roman"
+PASSPORT_HEADING = "Паспорт расчёта"
 
 
 class ExportError(DiagError):
@@ -449,6 +450,9 @@ def finish_docx(path: str | Path, *, title: str, organisation: str = DEFAULT_ORG
             shape.height = int(shape.height * ratio)
     for table in doc.tables:
         _border_table(table)
+    for par in doc.paragraphs:  # the run passport starts on its own page, as in the PDF
+        if par.style.name.startswith("Heading") and par.text.strip() == PASSPORT_HEADING:
+            par.paragraph_format.page_break_before = True
     for par in doc.paragraphs:  # figures: centred, no first-line indent
         if par._p.findall(".//" + _qn("w:drawing")):
             par.alignment = WD_ALIGN_PARAGRAPH.CENTER
