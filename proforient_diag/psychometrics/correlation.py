@@ -104,7 +104,7 @@ class PairTables:
         return self.counts.sum(axis=(1, 3))
 
 
-def pair_tables(items: pd.DataFrame, categories=None, *, chunk_size: int = 200_000) -> PairTables:
+def pair_tables(items: pd.DataFrame, categories=None, *, chunk_size: int = 50_000) -> PairTables:
     """Build all pairwise contingency tables of an item block.
 
     Parameters
@@ -133,33 +133,39 @@ def pair_tables(items: pd.DataFrame, categories=None, *, chunk_size: int = 200_0
     In R: ``table(x[, i], x[, j])`` for every pair (psych's ``tableFast``).
     """
     x, names = as_item_matrix(items, min_items=1, what="таблиц сопряжённости")
+    miss = np.isnan(x)
+    integral = bool(np.all(miss | (x == np.floor(x))))
     if categories is None:
-        obs = np.unique(x[~np.isnan(x)])
-        if np.all(obs == np.round(obs)):
-            cats = np.arange(obs.min(), obs.max() + 1)
+        if integral:
+            cats = np.arange(np.nanmin(x), np.nanmax(x) + 1)
         else:
-            cats = obs
+            cats = np.unique(x[~miss])
     else:
         cats = np.asarray(sorted(set(float(c) for c in categories)), dtype=float)
     if cats.size > 50:
         raise DataError(f"В блоке {cats.size} категорий ответа; полихорическая корреляция "
                         f"рассчитана на порядковые пункты с немногими категориями.")
     k, c = x.shape[1], cats.size
-    idx = np.searchsorted(cats, x)
-    miss = np.isnan(x)
-    bad = ~miss & ((idx >= c) | (cats[np.minimum(idx, c - 1)] != x))
+    if integral and np.array_equal(cats, np.arange(cats[0], cats[0] + c)):
+        idx = np.where(miss, 0, x - cats[0]).astype(np.int64)   # codes are consecutive integers
+        bad = ~miss & ((idx < 0) | (idx >= c))
+    else:
+        idx = np.searchsorted(cats, np.where(miss, cats[0], x))
+        bad = ~miss & ((idx >= c) | (cats[np.minimum(idx, c - 1)] != x))
     if bad.any():
         j = int(np.where(bad.any(axis=0))[0][0])
         raise DataError(f"Встречается код {x[bad][0]:g}, которого нет среди категорий "
                         f"{', '.join(f'{v:g}' for v in cats)}.", column=names[j])
     flat = np.where(miss, -1, idx + c * np.arange(k)[None, :])
     total = np.zeros((k * c, k * c), dtype=np.int64)
+    kc = k * c
     for start in range(0, x.shape[0], chunk_size):
         block = flat[start:start + chunk_size]
         n_b = block.shape[0]
-        onehot = np.zeros((n_b, k * c), dtype=np.float32)
-        r, col = np.nonzero(block >= 0)
-        onehot[r, block[r, col]] = 1.0
+        onehot = np.zeros(n_b * kc, dtype=np.float32)
+        pos = (block + (np.arange(n_b) * kc)[:, None])[block >= 0]
+        onehot[pos] = 1.0
+        onehot = onehot.reshape(n_b, kc)
         total += np.rint(onehot.T @ onehot).astype(np.int64)
     return PairTables(tuple(names), tuple(float(v) for v in cats),
                       total.reshape(k, c, k, c), int(x.shape[0]))

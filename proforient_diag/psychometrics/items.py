@@ -59,14 +59,27 @@ def _block_stats(x: np.ndarray, names, signs: np.ndarray) -> dict:
     _check_variance(C0, names)
     C = C0 * signs[:, None] * signs[None, :]
     R = cov2cor(C)
-    xk = reverse(x, signs)
     tot = _alpha1(C, R)
-    # per-item, psych's item.stats
-    with np.errstate(invalid="ignore"):
-        total = np.nanmean(xk, axis=1)  # rowMeans(x, na.rm = TRUE), psych's default total
-    aug = np.column_stack([total, xk])
-    Raug, _ = pairwise_cor(aug)
-    raw_r = Raug[0, 1:]
+    m = ~np.isnan(x)
+    centre = np.nanmean(x, axis=0)
+    adjust = np.nanmax(x) + np.nanmin(x)
+    means = np.where(signs < 0, adjust - centre, centre)      # item means after reversal
+    sds = np.sqrt(np.diag(C))                                   # reversal keeps the variance
+    # keyed, centred items; total = rowMeans(keyed x, na.rm = TRUE) as psych
+    xk0 = np.where(m, (x - centre) * signs, 0.0)
+    n_ans = m.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = (xk0.sum(axis=1) + np.where(m, means, 0.0).sum(axis=1)) / n_ans
+    # raw.r = cor(total, x_j, use = "pairwise"): rows where x_j is answered
+    mf = m.astype(float)
+    tt = np.where(n_ans > 0, total - np.nanmean(total), 0.0)
+    n_j = mf.sum(axis=0)
+    st_ = tt @ mf
+    stt = (tt * tt) @ mf
+    sxt = xk0.T @ tt
+    sx = xk0.sum(axis=0)
+    sxx = (xk0 * xk0).sum(axis=0)
+    raw_r = (sxt - sx * st_ / n_j) / np.sqrt((sxx - sx ** 2 / n_j) * (stt - st_ ** 2 / n_j))
     colR = R.sum(axis=0)
     std_r = colR / np.sqrt(R.sum())
     RC = R.copy()
@@ -77,8 +90,8 @@ def _block_stats(x: np.ndarray, names, signs: np.ndarray) -> dict:
     v_drop = C.sum() - 2 * colC + dC
     r_drop = (colC - dC) / np.sqrt(dC * v_drop)
     # alpha if dropped (psych's alpha.drop); a loop over items, not respondents
-    drops = []
     if k > 2:
+        drops = []
         for i in range(k):
             keep = np.arange(k) != i
             drops.append(_alpha1(C[np.ix_(keep, keep)], R[np.ix_(keep, keep)]))
@@ -86,13 +99,9 @@ def _block_stats(x: np.ndarray, names, signs: np.ndarray) -> dict:
     else:  # one item left: no alpha; psych prints covariance ratios here
         drop = {key: np.full(k, np.nan) for key in
                 ("raw", "std", "g6", "av_r", "sn", "Q", "var_r", "med_r")}
-    item_n = (~np.isnan(x)).sum(axis=0)
-    with np.errstate(invalid="ignore"):
-        means = np.nanmean(xk, axis=0)
-        sds = np.nanstd(xk, axis=0, ddof=1)
     return dict(C=C, R=R, total=tot, total_score=total, raw_r=raw_r, std_r=std_r,
-                r_cor=r_cor, r_drop=r_drop, drop=drop, item_n=item_n, means=means, sds=sds,
-                n_rows=n_rows, k=k)
+                r_cor=r_cor, r_drop=r_drop, drop=drop, item_n=m.sum(axis=0), means=means,
+                sds=sds, n_rows=n_rows, k=k)
 
 
 def _code_label(code: float) -> str:
@@ -117,10 +126,17 @@ def _distribution(x: np.ndarray, min_code=None, max_code=None):
         raise DataError("Укажите обе границы шкалы ответов (min_code и max_code) или ни одной.")
     if codes.size > 30:
         codes = None  # a continuous item: no distribution columns
-    answered = (~np.isnan(x)).sum(axis=0).astype(float)
+    miss = np.isnan(x)
+    answered = (~miss).sum(axis=0).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         if codes is not None:
-            counts = (x[:, :, None] == codes[None, None, :]).sum(axis=0)
+            c = codes.size
+            if np.array_equal(codes, np.arange(codes[0], codes[0] + c)):
+                flat = (np.where(miss, 0, x - codes[0]).astype(np.int64)
+                        + c * np.arange(x.shape[1])[None, :])
+                counts = np.bincount(flat[~miss], minlength=c * x.shape[1]).reshape(-1, c)
+            else:
+                counts = (x[:, :, None] == codes[None, None, :]).sum(axis=0)
             dist = counts / answered[:, None]
         else:
             dist = None
@@ -191,12 +207,17 @@ def item_analysis(items: pd.DataFrame, keys=None, *, min_code=None, max_code=Non
     """
     x, names = as_item_matrix(items, min_items=1)
     signs = key_vector(keys, names)
+    return _item_table(x, names, signs, min_code, max_code)
+
+
+def _item_table(x, names, signs, min_code=None, max_code=None, st=None) -> pd.DataFrame:
+    """The table of :func:`item_analysis`; ``st`` = precomputed :func:`_block_stats`."""
     n_rows, k = x.shape
     codes, dist, floor, ceiling, answered = _distribution(x, min_code, max_code)
-    xk = reverse(x, signs)
     with np.errstate(invalid="ignore"):
-        means = np.nanmean(xk, axis=0)
-        sds = np.nanstd(xk, axis=0, ddof=1)
+        centre = np.nanmean(x, axis=0)
+        sds = np.nanstd(x, axis=0, ddof=1)
+    means = np.where(signs < 0, np.nanmax(x) + np.nanmin(x) - centre, centre)
     cols = {"n": answered.astype(int), "share_missing": 1 - answered / n_rows,
             "mean": means, "sd": sds, "share_floor": floor, "share_ceiling": ceiling}
     if dist is not None:
@@ -206,15 +227,15 @@ def item_analysis(items: pd.DataFrame, keys=None, *, min_code=None, max_code=Non
                  "std_alpha_if_dropped", "g6_if_dropped", "average_r_if_dropped"]
     for c in corr_cols:
         cols[c] = np.full(k, np.nan)
-    ok = np.array([v > 0 for v in np.nan_to_num(sds, nan=0.0)])
+    ok = np.nan_to_num(sds, nan=0.0) > 0
     if ok.sum() >= 2:
         idx = np.where(ok)[0]
-        st = _block_stats(x[:, idx], [names[i] for i in idx], signs[idx])
+        if st is None or not ok.all():
+            st = _block_stats(x[:, idx], [names[i] for i in idx], signs[idx])
         for c, v in (("raw_r", st["raw_r"]), ("std_r", st["std_r"]), ("r_cor", st["r_cor"]),
                      ("r_drop", st["r_drop"]), ("alpha_if_dropped", st["drop"]["raw"]),
                      ("std_alpha_if_dropped", st["drop"]["std"]),
                      ("g6_if_dropped", st["drop"]["g6"]),
                      ("average_r_if_dropped", st["drop"]["av_r"])):
             cols[c][idx] = v
-    out = pd.DataFrame(cols, index=pd.Index(names, name="item"))
-    return out
+    return pd.DataFrame(cols, index=pd.Index(names, name="item"))

@@ -34,7 +34,7 @@ from scipy import stats
 from ..errors import DataError
 from ..report.fmt import fmt_ci, fmt_int, fmt_num
 from ._keys import as_item_matrix, cov2cor, key_vector, pairwise_cov, reverse, smc
-from .items import _alpha1, _block_stats, item_analysis
+from .items import _block_stats, _item_table
 
 __all__ = ["alpha", "AlphaResult", "split_half", "SplitHalfResult", "feldt_ci"]
 
@@ -106,18 +106,23 @@ class AlphaResult:
 def _boot_alpha(x: np.ndarray, n_boot: int, seed) -> np.ndarray:
     """Raw alpha on ``n_boot`` row resamples, as multinomial row weights."""
     rng = np.random.default_rng(seed)
-    n = x.shape[0]
+    n, k = x.shape
     out = np.empty(n_boot)
-    complete = not np.isnan(x).any()
-    xc = x - np.nanmean(x, axis=0)
-    k = x.shape[1]
+    m = ~np.isnan(x)
+    complete = bool(m.all())
+    xc = np.where(m, x - np.nanmean(x, axis=0), 0.0)   # centred once; cov is shift-invariant
+    mf = m.astype(float)
     for b in range(n_boot):  # loop over replicates; each is a few BLAS products
         w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        xw = xc * w[:, None]
         if complete:
             mu = w @ xc / n
-            C = (xc * w[:, None]).T @ xc / (n - 1) - np.outer(mu, mu) * n / (n - 1)
-        else:
-            C, _ = pairwise_cov(x, w)
+            C = xw.T @ xc / (n - 1) - np.outer(mu, mu) * n / (n - 1)
+        else:  # pairwise-complete covariance with row weights (see _keys.pairwise_moments)
+            N = mf.T @ (mf * w[:, None])
+            S = xw.T @ mf
+            with np.errstate(invalid="ignore", divide="ignore"):
+                C = (xw.T @ xc - S * S.T / N) / (N - 1)
         out[b] = (1.0 - np.trace(C) / C.sum()) * k / (k - 1)
     return out
 
@@ -205,7 +210,7 @@ def alpha(items: pd.DataFrame, keys=None, *, n_boot: int = 0, seed=None,
         p = 1 - level
         lo, hi = np.quantile(boots, [p / 2, 1 - p / 2])
         ci_boot = (float(lo), float(hi))
-    table = item_analysis(items, keys)
+    table = _item_table(x, names, signs, st=st)
     table["alpha_se_if_dropped"] = np.sqrt(st["drop"]["Q"] / n)
     table["var_r_if_dropped"] = st["drop"]["var_r"]
     table["median_r_if_dropped"] = st["drop"]["med_r"]
