@@ -377,10 +377,12 @@ class MLObjective:
                 Sd = S
                 Sid = np.zeros(len(Sig))
             W = 0.5 * n * (Si - Si @ Sd @ Si)
-            g_out += np.einsum("kij,ij->k", dSo, W) - n * dmo @ Sid
+            K_, q = dSo.shape[0], dSo.shape[1]
+            g_out += dSo.reshape(K_, q * q) @ W.ravel() - n * dmo @ Sid
             if info:
-                B = np.einsum("ij,kjl->kil", Si, dSo)
-                I_out += 0.5 * n * np.einsum("kij,lji->kl", B, B) + n * (dmo @ Si @ dmo.T)
+                # tr(Si dS_k Si dS_l) = vec(Si dS_k Si) . vec(dS_l) (all symmetric): BLAS
+                B = (Si @ dSo @ Si).reshape(K_, q * q)
+                I_out += 0.5 * n * (B @ dSo.reshape(K_, q * q).T) + n * (dmo @ Si @ dmo.T)
         return g_out, I_out
 
 
