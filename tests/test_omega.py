@@ -5,7 +5,7 @@ import pytest
 
 from conftest import REFERENCE, load_reference
 from proforient_diag.psychometrics import omega
-from proforient_diag.psychometrics.omega import OmegaError
+from proforient_diag.psychometrics.omega_sl import OmegaError
 
 REF = load_reference("omega")
 ITEMS = pd.read_csv(REFERENCE / "data" / "bfi.csv").iloc[:, :25]
@@ -89,7 +89,7 @@ def test_omega_errors_are_russian():
 
 def test_package_export_is_callable_after_module_import():
     import proforient_diag.psychometrics as pm
-    import proforient_diag.psychometrics.omega as module
+    import proforient_diag.psychometrics.omega_sl as module
     assert pm.omega(ITEMS.iloc[:, 5:10], 1).omega_total == \
         module.omega(ITEMS.iloc[:, 5:10], 1).omega_total == \
         pytest.approx(REF["C_1"]["omega_total"], abs=ITER)

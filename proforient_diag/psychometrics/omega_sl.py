@@ -22,8 +22,6 @@ References
 """
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -247,19 +245,3 @@ def omega(items: pd.DataFrame, n_factors: int = 3, keys=None) -> OmegaResult:
         g_loadings=pd.Series(gload, index=fnames, name="g"),
         keys=pd.Series(key.astype(int), index=names, name="key"),
         n_factors=nf, n_obs=n)
-
-
-class _CallableModule(types.ModuleType):
-    """This module under the name of its main function.
-
-    ``proforient_diag.psychometrics`` exports the function ``omega`` lazily from the module
-    ``omega``; once the module has been imported, Python binds the package attribute ``omega``
-    to the module, so ``from proforient_diag.psychometrics import omega`` would return the
-    module. Calling the module calls :func:`omega`, so both spellings work.
-    """
-
-    def __call__(self, *args, **kwargs) -> OmegaResult:
-        return omega(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
