@@ -146,6 +146,15 @@ def test_manifest_json_records_hashes_and_parameters(note):
         assert manifest["outputs"][fmt]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_write_index_from_note_results(note, tmp_path):
+    result, out = note
+    page = write_index(tmp_path, [result], "Справки").read_text(encoding="utf-8")
+    rel = Path("..") / out.name
+    for fmt, label in [("html", "HTML"), ("docx", "Word (DOCX)"), ("pdf", "PDF")]:
+        assert f'<a href="{(rel / f"smoke.{fmt}").as_posix()}">{label}</a>' in page
+    assert TITLE in page and "готово" in page
+
+
 # ----------------------------------------------------------------------------- batches
 
 
@@ -170,7 +179,8 @@ def test_run_batch_reports_a_failure_and_finishes_the_others(tmp_path):
     out = tmp_path / "notes"
     jobs = [
         {"notebook": notebook, "output_dir": out, "parameters": {},
-         "name": "good", "title": "Проверочная справка", "formats": ("html",)},
+         "name": "good", "title": "Проверочная справка", "formats": ("html",),
+         "keep_notebook": False},
         {"notebook": notebook, "output_dir": out, "parameters": {"fail": True},
          "name": "bad", "title": "Справка с ошибкой", "formats": ("html",)},
     ]
@@ -183,7 +193,7 @@ def test_run_batch_reports_a_failure_and_finishes_the_others(tmp_path):
         f"файл «{notebook}»: блокнот остановился с ошибкой в ячейке [3]: "  # [2] is injected
         "DataError: Проверочная ошибка: параметр fail включён.")
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["bad.error.ipynb", "good.html", "good.ipynb", "good.manifest.json"]
+    assert names == ["bad.error.ipynb", "good.html", "good.manifest.json"]
     assert "<h1>Итоги</h1>" in (out / "good.html").read_text(encoding="utf-8")
 
     index = write_index(out, status, "Справки 2026 года")

@@ -285,7 +285,7 @@ def run_batch(jobs: Iterable[Mapping], *, n_jobs: int | None = None,
         return pd.DataFrame(columns=columns)
     workers = max(1, min(n_jobs or _available_cores(), len(jobs)))
     rows: list[dict | None] = [None] * len(jobs)
-    bar = tqdm(total=len(jobs), desc="Формирование справок", unit=" справ.", disable=not progress)
+    bar = tqdm(total=len(jobs), desc="Формирование справок", unit="справка", disable=not progress)
     try:
         if workers == 1:
             for i, job in enumerate(jobs):
