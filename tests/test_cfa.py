@@ -251,3 +251,16 @@ def test_wlsmv_unsupported_combinations():
         cfa(ORD, MODEL, estimator="WLSMV", ordered=["x1", "x2"])
     with pytest.raises(ModelSyntaxError):
         cfa(ORD, MODEL + "\nx1 ~~ x1", estimator="WLSMV", ordered=True)
+
+
+def test_unidentified_models_raise():
+    with pytest.raises(DataError, match="df < 0"):
+        cfa(HS, "f =~ x1 + x2")
+    with pytest.raises(DataError, match="не идентифицирована"):
+        cfa(HS, "f =~ NA*x1 + x2 + x3\ng =~ x4 + x5 + x6")  # f has no scale
+
+
+def test_package_level_export_is_callable():
+    from proforient_diag.psychometrics import cfa as exported
+    fit = exported(HS, MODEL)
+    assert fit.chisq == pytest.approx(REF["hs_ml"]["fit"]["chisq"], rel=1e-6)

@@ -351,6 +351,7 @@ def _fit_ml(X, groups, group_labels, terms, group_equal, missing):
     meanstructure = G > 1 or missing == "fiml"
     pt = _sem.build_partable(terms, ngroups=G, meanstructure=meanstructure, group_equal=group_equal)
     p = len(pt.ov)
+    _check_df(G * (p * (p + 1) // 2 + (p if meanstructure else 0)), pt.npar)
     if missing == "fiml":
         return _fit_fiml(X, pt)
     S_list, m_list, n_list, blocks = [], [], [], []
@@ -429,10 +430,19 @@ def _fit_fiml(X, pt):
 
 
 def _inv(H):
-    try:
-        return np.linalg.inv(H)
-    except np.linalg.LinAlgError:
-        return np.linalg.pinv(H)
+    """Inverse of an information matrix; a singular one means the model is not identified."""
+    ev = np.linalg.eigvalsh(0.5 * (H + H.T))
+    if ev[0] <= 1e-10 * max(ev[-1], 1e-300):
+        raise DataError("модель не идентифицирована (информационная матрица вырождена): "
+                        "проверьте, что у каждого фактора задан масштаб и не меньше двух-трёх "
+                        "индикаторов")
+    return np.linalg.inv(H)
+
+
+def _check_df(nstat, npar):
+    if nstat - npar < 0:
+        raise DataError(f"модель не идентифицирована: {npar} свободных параметров при {nstat} "
+                        "выборочных моментах (df < 0)")
 
 
 def _prepare_groups(df, group, n_rows):
@@ -577,6 +587,7 @@ def _cfa_wlsmv(X, terms, items):
         Y[:, i] = codes.ravel()
     st = _sem.OrdinalStats(Y)
     pt = _sem.build_partable(terms, categorical=True)
+    _check_df(len(st.rho), pt.npar)
     nth = st.nth
     w = 1.0 / np.diag(st.gamma)[nth:]
     obj = _sem.DWLSObjective(pt, st.rho, w, st.pairs)
