@@ -264,3 +264,15 @@ def test_package_level_export_is_callable():
     from proforient_diag.psychometrics import cfa as exported
     fit = exported(HS, MODEL)
     assert fit.chisq == pytest.approx(REF["hs_ml"]["fit"]["chisq"], rel=1e-6)
+
+
+def test_heywood_case_is_noted():
+    # x2 is x1 plus tiny noise: x1's residual variance goes negative (a Heywood case)
+    rng = np.random.default_rng(1)
+    d = HS.assign(x2=HS["x1"] + rng.normal(0, 0.01, len(HS)))
+    fit = cfa(d, "f =~ x1 + x2 + x3 + x4")
+    clean, _ = fitted("hs_ml")
+    assert clean.notes == ()
+    assert any(n.startswith("отрицательная дисперсия «x1»") for n in fit.notes)
+    assert any("«f =~ x1»" in n and "больше 1" in n for n in fit.notes)
+    assert (fit.summary()["Показатель"] == "Замечание").sum() == len(fit.notes)

@@ -105,6 +105,9 @@ class CFAResult:
         Number of free parameters (equality-constrained ones counted once).
     chisq_baseline, dof_baseline : float, int
         The independence (baseline) model test.
+    notes : tuple of str
+        Russian warnings a methodologist must see (negative variances — Heywood cases,
+        standardized values beyond ±1), as lavaan's warnings.
     chisq_unscaled, scaling_factor, shift : float
         WLSMV only: the unscaled DWLS statistic, lavaan's ``chisq.scaling.factor`` (1/a)
         and the shift b; NaN for ML.
@@ -144,6 +147,7 @@ class CFAResult:
     chisq_unscaled: float = float("nan")
     scaling_factor: float = float("nan")
     shift: float = float("nan")
+    notes: tuple = ()
 
     def fit_measures(self) -> dict:
         """The fit statistics as a flat dict (names as in this class)."""
@@ -172,8 +176,23 @@ class CFAResult:
             ("AIC", fmt_num(self.aic, 1), "", ""),
             ("BIC", fmt_num(self.bic, 1), "", ""),
             ("N", str(self.n_obs), "", ""),
-        ]
+        ] + [("Замечание", note, "", "") for note in self.notes]
         return pd.DataFrame(rows, columns=["Показатель", "Значение", "Критерий", "Вывод"])
+
+
+def _notes(est: pd.DataFrame, group_labels) -> tuple:
+    """Heywood cases and out-of-range standardized values, in Russian."""
+    out = []
+    multi = len(group_labels) > 1
+    for row in est.itertuples(index=False):
+        where = f" (группа «{group_labels[row.group - 1]}»)" if multi else ""
+        if row.op == "~~" and row.lhs == row.rhs and row.est < 0:
+            out.append(f"отрицательная дисперсия «{row.lhs}» = {fmt_num(row.est, 3)}{where}: "
+                       "случай Хейвуда, решение недопустимо")
+        elif row.op in ("~~", "=~") and row.lhs != row.rhs and abs(row.std_all) > 1:
+            out.append(f"стандартизованное значение «{row.lhs} {row.op} {row.rhs}» = "
+                       f"{fmt_num(row.std_all, 3)}{where} по модулю больше 1")
+    return tuple(out)
 
 
 def _ok(flag: bool) -> str:
@@ -559,7 +578,7 @@ def cfa(df: pd.DataFrame, model: str, estimator: str = "ML", group: str | None =
         bic=float(-2 * logl + pt.npar * np.log(N)), loglik=float(logl), n_obs=int(N),
         npar=int(pt.npar), chisq_baseline=float(X2b), dof_baseline=int(dfb), estimates=est,
         loadings=_loadings_frame(est, pt, group_labels), estimator="ML", missing=missing,
-        group_labels=group_labels)
+        group_labels=group_labels, notes=_notes(est, group_labels))
 
 
 def _scaled_shifted(T, UG, df):
@@ -637,7 +656,8 @@ def _cfa_wlsmv(X, terms, items):
         aic=float("nan"), bic=float("nan"), loglik=float("nan"), n_obs=int(N),
         npar=int(pt.npar + nth), chisq_baseline=float(X2b), dof_baseline=int(df_b), estimates=est,
         loadings=_loadings_frame(est, pt, ("1",)), estimator="WLSMV", missing="listwise",
-        chisq_unscaled=float(T), scaling_factor=float(scale), shift=float(shift))
+        chisq_unscaled=float(T), scaling_factor=float(scale), shift=float(shift),
+        notes=_notes(est, ("1",)))
 
 
 # --------------------------------------------------------------------------- invariance
