@@ -320,7 +320,7 @@ def _crossprod_cov(data, post, P, dP, tmask, pmask, chunk=50_000):
     """Inverse cross-product (empirical) information Σ_n s_n s_nᵀ of per-person scores."""
     J, Q, Km, p = dP.shape
     D = np.where(P[..., None] > 0, dP / np.maximum(P, 1e-300)[..., None], 0.0)  # dlogP
-    D = D.transpose(0, 1, 2, 3).reshape(J, Q, Km * p)
+    D = D.reshape(J, Q, Km * p)
     idx = np.flatnonzero(pmask.ravel())
     XPD = np.zeros((idx.size, idx.size))
     U = post.shape[0]
