@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import docx
+import docx.enum.text
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -88,6 +89,9 @@ def test_docx_has_title_page_headings_table_and_figure(note):
         "Муниципальное образование", "Обучающихся", "Средний балл", "Высокий уровень"]
     assert [c.text for c in table.rows[1].cells] == ["Кемеровский ГО", "1\u2009300", "3,46", "12,3\u00a0%"]
     assert [c.text for c in table.rows[3].cells] == ["Тайгинский ГО", "—*", "—*", "—*"]
+    right = docx.enum.text.WD_ALIGN_PARAGRAPH.RIGHT
+    assert [c.paragraphs[0].alignment == right for c in table.rows[1].cells] == [
+        False, True, True, True]  # numbers are right-aligned
     passport = next(p for p in doc.paragraphs if p.text == "Паспорт расчёта")
     assert passport.paragraph_format.page_break_before
     borders = table._tbl.tblPr.find(docx.oxml.ns.qn("w:tblBorders"))
