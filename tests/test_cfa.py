@@ -36,11 +36,15 @@ def _fit_case(case):
     mis = pd.read_csv(DATA / "cfa_hs_missing.csv")
     if case == "missing_listwise":
         return cfa(mis, MODEL), REF["missing_listwise"]
+    if case == "missing_fiml_metric":
+        mis["school"] = HS["school"]
+        return (cfa(mis, MODEL, missing="fiml", group="school", group_equal="loadings"),
+                REF["missing_fiml_metric"])
     return cfa(mis, MODEL, missing="fiml"), REF["missing_fiml"]
 
 
 CASES = ["hs_ml", "hs_syntax", "configural", "metric", "scalar", "strict", "missing_listwise",
-         "missing_fiml"]
+         "missing_fiml", "missing_fiml_metric"]
 _CACHE: dict = {}
 
 

@@ -249,18 +249,19 @@ def build_partable(terms: list[ParsedTerm], ngroups: int = 1, meanstructure: boo
     return pt
 
 
-def saturated_partable(ov: list[str], diagonal: bool) -> ParTable:
+def saturated_partable(ov: list[str], diagonal: bool, ngroups: int = 1) -> ParTable:
     """The unrestricted (``diagonal=False``) or independence (baseline) model with means."""
-    pt = ParTable(ov=list(ov), lv=[], ngroups=1, meanstructure=True)
+    pt = ParTable(ov=list(ov), lv=[], ngroups=ngroups, meanstructure=True)
     pt.categorical = False
     p = len(ov)
-    for a in range(p):
-        for b in range(a, p):
-            if diagonal and a != b:
-                continue
-            pt.add(ov[a], "~~", ov[b], 0, THETA, a, b, None, ("~~", a, b))
-    for a in range(p):
-        pt.add(ov[a], "~1", "", 0, NU, a, 0, None, ("~1", a))
+    for g in range(ngroups):
+        for a in range(p):
+            for b in range(a, p):
+                if diagonal and a != b:
+                    continue
+                pt.add(ov[a], "~~", ov[b], g, THETA, a, b, None, ("~~", a, b, g))
+        for a in range(p):
+            pt.add(ov[a], "~1", "", g, NU, a, 0, None, ("~1", a, g))
     pt.finalize()
     return pt
 

@@ -289,9 +289,6 @@ def _check_options(estimator, missing, group_equal, ordered, group):
             raise ValueError("estimator='WLSMV' поддерживается только с missing='listwise'")
     elif ordered not in (None, False):
         raise ValueError("порядковые задания (ordered) оцениваются только с estimator='WLSMV'")
-    if missing == "fiml" and group is not None:
-        raise ValueError("missing='fiml' поддерживается только для одной группы; "
-                         "для нескольких групп используйте missing='listwise'")
     return group_equal
 
 
@@ -372,7 +369,7 @@ def _fit_ml(X, groups, group_labels, terms, group_equal, missing):
     p = len(pt.ov)
     _check_df(G * (p * (p + 1) // 2 + (p if meanstructure else 0)), pt.npar)
     if missing == "fiml":
-        return _fit_fiml(X, pt)
+        return _fit_fiml(X, groups, group_labels, pt)
     S_list, m_list, n_list, blocks = [], [], [], []
     for g in range(G):
         Xg = X[groups == g]
@@ -407,43 +404,54 @@ def _fit_ml(X, groups, group_labels, terms, group_equal, missing):
     return pt, x, vcov, dict(X2=X2, X2b=X2b, N=N, logl=logl, srmr=srmr, meanstructure=meanstructure)
 
 
-def _fit_fiml(X, pt):
-    """Full-information ML over missing-data patterns (single group)."""
+def _fit_fiml(X, groups, group_labels, pt):
+    """Full-information ML over missing-data patterns within groups (lavaan's missing = "ml")."""
     obs = ~np.isnan(X)
-    keep = obs.any(axis=1)
-    X, obs = X[keep], obs[keep]
-    N, p = X.shape
-    codes, inv = np.unique(obs, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    blocks = []
-    for k, pat in enumerate(codes):
-        rows = X[inv == k][:, pat]
-        n = len(rows)
-        m = rows.mean(axis=0)
-        C = rows - m
-        blocks.append((0, np.flatnonzero(pat), n, C.T @ C / n, m))
-    Xdf = pd.DataFrame(X)
-    S_pair = Xdf.cov(min_periods=1).to_numpy() * 1.0
-    S_pair = np.where(np.isfinite(S_pair), S_pair, 0.0)
-    means = np.nanmean(X, axis=0)
+    keep = obs.any(axis=1)           # rows with no answer at all are dropped, as lavaan does
+    X, obs, groups = X[keep], obs[keep], groups[keep]
+    G = len(group_labels)
+    p = X.shape[1]
+    blocks, S_pair, means, n_g = [], [], [], []
+    for g in range(G):
+        Xg, Og = X[groups == g], obs[groups == g]
+        if len(Xg) <= p:
+            raise DataError(f"в группе «{group_labels[g]}» {len(Xg)} наблюдений при {p} заданиях: "
+                            "для FIML нужно больше наблюдений, чем заданий")
+        if (Og.sum(axis=0) < 2).any():
+            bad = int(np.flatnonzero(Og.sum(axis=0) < 2)[0])
+            raise DataError(f"в группе «{group_labels[g]}» на задание почти нет ответов",
+                            column=pt.ov[bad])
+        codes, inv = np.unique(Og, axis=0, return_inverse=True)
+        inv = inv.ravel()
+        for k, pat in enumerate(codes):
+            rows = Xg[inv == k][:, pat]
+            m = rows.mean(axis=0)
+            C = rows - m
+            blocks.append((g, np.flatnonzero(pat), len(rows), C.T @ C / len(rows), m))
+        S = pd.DataFrame(Xg).cov(min_periods=2).to_numpy()
+        S_pair.append(np.where(np.isfinite(S), S, 0.0))
+        means.append(np.nanmean(Xg, axis=0))
+        n_g.append(len(Xg))
+    N = int(sum(n_g))
 
     def fit(ptab):
         obj = _sem.MLObjective(ptab, blocks)
-        x0 = _sem.start_values(ptab, [np.diag(np.diag(S_pair))], [means]) \
-            if not ptab.lv else _sem.start_values(ptab, [S_pair], [means])
-        x, f, _ = _sem.fisher_scoring(obj, x0)
+        S0 = S_pair if ptab.lv else [np.diag(np.diag(S)) for S in S_pair]
+        x, f, _ = _sem.fisher_scoring(obj, _sem.start_values(ptab, S0, means))
         return obj, x, f
 
     obj, x, f = fit(pt)
-    H = _sem.numeric_hessian(obj, x)
-    vcov = _inv(H)
-    sat = _sem.saturated_partable(pt.ov, diagonal=False)
+    vcov = _inv(_sem.numeric_hessian(obj, x))   # observed information, lavaan's default here
+    sat = _sem.saturated_partable(pt.ov, diagonal=False, ngroups=G)
     _, xs, fs = fit(sat)
-    base = _sem.saturated_partable(pt.ov, diagonal=True)
-    _, xb, fb = fit(base)
-    Sig1, mu1, _ = sat.templates[0].implied(xs)
-    Sig, mu, _ = pt.templates[0].implied(x)
-    srmr = _srmr_group(Sig1, mu1, Sig, mu, True)
+    base = _sem.saturated_partable(pt.ov, diagonal=True, ngroups=G)
+    _, _, fb = fit(base)
+    srmr_g = []
+    for g in range(G):
+        Sig1, mu1, _ = sat.templates[g].implied(xs)   # EM (h1) moments play the sample's role
+        Sig, mu, _ = pt.templates[g].implied(x)
+        srmr_g.append(_srmr_group(Sig1, mu1, Sig, mu, True))
+    srmr = float(np.dot(n_g, srmr_g) / N)
     return pt, x, vcov, dict(X2=2 * (f - fs), X2b=2 * (fb - fs), N=N, logl=-f, srmr=srmr,
                              meanstructure=True, logl_h1=-fs)
 
@@ -499,7 +507,8 @@ def cfa(df: pd.DataFrame, model: str, estimator: str = "ML", group: str | None =
         structure is added as lavaan does.
     missing : {"listwise", "fiml"}
         Listwise deletion (lavaan's default) or full-information ML (``missing = "ml"``;
-        single group, slower: one block per missing-data pattern).
+        slower: one block per missing-data pattern and group; standard errors from the
+        observed information, as lavaan).
     ordered : True or list of str, optional
         The items are ordered categorical (WLSMV only; all items of the model).
     group_equal : sequence of str

@@ -108,5 +108,11 @@ FMF <- c("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower
 out$missing_listwise <- list(fit = fm(fit5), estimates = pe_tab(fit5))
 out$missing_fiml <- list(fit = fm(fit6, FMF), estimates = pe_tab(fit6))
 
+## 6. FIML with groups: the missing-data set with school taken from the HS file (same rows)
+# cfa(HS.model, data = mis, group = "school", group.equal = "loadings", missing = "ml")
+mis$school <- hs$school
+fit7 <- cfa(HS.model, data = mis, group = "school", group.equal = "loadings", missing = "ml")
+out$missing_fiml_metric <- list(fit = fm(fit7, FMF), estimates = pe_tab(fit7))
+
 out$versions <- list(R = R.version.string, lavaan = as.character(packageVersion("lavaan")))
 write_json(out, "tests/reference/cfa.json", digits = NA, auto_unbox = TRUE, na = "null")
