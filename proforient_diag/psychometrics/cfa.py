@@ -39,7 +39,18 @@ Conventions (lavaan 0.6-14)
   from the case-wise scores as lavaan's ``muthen1984``; ``T = N·Σ w_r (r − ρ(θ))²`` with
   ``w = 1/diag(Γ)``; ``T_ss = a·T + b`` with ``a = √(df / tr(UΓUΓ))``,
   ``b = df − a·tr(UΓ)``, ``U = W − WΔ(Δ'WΔ)⁻¹Δ'W``; robust SEs from
-  ``(Δ'WΔ)⁻¹Δ'WΓWΔ(Δ'WΔ)⁻¹ / N``.
+  ``(Δ'WΔ)⁻¹Δ'WΓWΔ(Δ'WΔ)⁻¹ / N``. Here, as in lavaan 0.6-14 for DWLS, ``N`` is the
+  number of complete cases minus one (also in RMSEA); Γ itself uses ``N``.
+* FIML: minus the log-likelihood summed over missing-data patterns within groups;
+  χ² against the saturated model fitted by the same FIML (lavaan's ``unrestricted.logl``),
+  SRMR against its moments; baseline = FIML independence model.
+
+Scope
+-----
+Supported: one or more groups with ``group.equal`` (ML, listwise or FIML); WLSMV with all
+model items ordered, one group. Not supported (a clear ``ValueError``): multi-group or
+partially ordered WLSMV (hence no ordinal invariance), lavaan's ``.robust`` indices for
+WLSMV, robust ML (MLR), regressions among factors.
 
 References
 ----------
