@@ -840,8 +840,7 @@ def cohort_change(df: pd.DataFrame, score: str, id: str = "respondent_id",
     out["dz"] = dz
     out["dz_ci_low"] = dz - crit * se_dz
     out["dz_ci_high"] = dz + crit * se_dz
-    first_ids = a[id] if not by else a[id]
-    only1 = ~first_ids.isin(b[id])
+    only1 = ~a[id].isin(b[id])
     only2 = ~b[id].isin(a[id])
     if by:
         c1 = only1.groupby(a[by].astype(object)).sum()

@@ -237,6 +237,16 @@ def test_level_shift_shares_chi2_and_cramers_v():
     assert len(res.to_frame()) == 6
 
 
+def test_level_shift_weighted_shares_match_weighted_mean():
+    df = _with_levels(simulate(seed=23, n_schools=12, per_school=10, years=(2018, 2019)))
+    df["w"] = np.random.default_rng(3).uniform(0.5, 2.0, len(df))
+    res = level_shift(df, "year", weights="w")
+    sub = df[df["year"] == 2019].assign(hi=lambda d: (d["level"] == "высокий").astype(float))
+    wm = weighted_mean(sub, "hi", "w")
+    row = res.shares.set_index(["group", "level"]).loc[(2019, "высокий")]
+    assert row["share"] == pytest.approx(wm.mean) and row["se"] == pytest.approx(wm.se)
+
+
 def test_level_shift_clustered_correction_is_conservative():
     df = _with_levels(simulate(seed=22, n_schools=20, per_school=15, years=(2018, 2019)))
     res = level_shift(df, "year").test.iloc[0]
