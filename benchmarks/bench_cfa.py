@@ -20,7 +20,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from proforient_diag.psychometrics.cfa import cfa, invariance  # noqa: E402
+from proforient_diag.psychometrics.confirmatory import cfa, invariance  # noqa: E402
 
 
 def make_data(n, n_factors=4, per_factor=10, seed=2024):

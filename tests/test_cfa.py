@@ -10,7 +10,7 @@ import pytest
 
 from conftest import REFERENCE, load_reference
 from proforient_diag.errors import DataError, ModelSyntaxError
-from proforient_diag.psychometrics.cfa import CFAResult, cfa, invariance
+from proforient_diag.psychometrics.confirmatory import CFAResult, cfa, invariance
 
 REF = load_reference("cfa")
 DATA = REFERENCE / "data"

@@ -69,8 +69,6 @@ References
 """
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -767,19 +765,3 @@ def invariance(df: pd.DataFrame, model: str, group: str, levels=LEVELS,
         rows.append(row)
         prev = fit
     return pd.DataFrame(rows)
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`cfa`.
-
-    ``proforient_diag.psychometrics`` exports the function ``cfa`` lazily, but importing
-    this submodule (also named ``cfa``) makes Python bind the package attribute ``cfa`` to
-    the module. Calling the module therefore calls the function, so that
-    ``from proforient_diag.psychometrics import cfa; cfa(df, model)`` works either way.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return cfa(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
