@@ -1,0 +1,769 @@
+"""The multi-year store: one embedded DuckDB file with every loaded wave, its scores and logs.
+
+A wave is loaded file by file with :meth:`Store.load`: the files are read with
+:func:`proforient_diag.ingest.read_responses`, scored with :func:`proforient_diag.scoring.score`
+(per instrument version), the respondent ids are replaced by keyed pseudonyms
+(:func:`proforient_diag.privacy.pseudonymise`), and everything is written in **one transaction**.
+A failure anywhere — an unreadable file among good ones, an exception while scoring or writing —
+rolls the transaction back and leaves the store exactly as it was.
+
+Files are identified within a year by their **name** (the last path component), so the same export
+copied to another folder is still the same file:
+
+* same name, same SHA-256 (or the same content already loaded under another name of the year) →
+  «без изменений»: nothing is read or written;
+* same name, new SHA-256 (a corrected export) → «заменён»: the file's rows in every table are
+  deleted and the new ones inserted, in the same transaction; the previous entry of ``loads``
+  stays as history (``current = false``, ``replaced_by`` = the new load);
+* a new name → «добавлен».
+
+One respondent, one answer sheet per year: ``read_responses`` keeps the first sheet of a respondent
+among the files it reads together; the store extends that rule across loads (a respondent already
+stored for the year from another file is moved to ``exclusions`` with the reason), so
+``rows = accepted + excluded`` holds per file in ``loads`` as in ingest.
+
+Privacy (152-ФЗ, Приказ Роскомнадзора № 140): the store never holds an original respondent id.
+Ids are pseudonymised with the keyed HMAC-SHA256 of :mod:`proforient_diag.privacy` before anything
+is written — in responses, scores, exclusions, issues and the score-missing log alike. The key
+comes from the caller (:func:`proforient_diag.privacy.load_key` reads a key file or the
+``PROFORIENT_KEY`` environment variable) and is never stored. The store keeps only a *key check*:
+the pseudonym of a fixed public string under the key, so that a load with a different key (which
+would silently break cohort tracking across years) is refused. Like every pseudonym, it reveals
+nothing about the key without the key.
+
+Tables
+------
+``meta``           schema version, key check, creation time.
+``loads``          one row per file version loaded: load_id, year, file, path, sha256, format,
+                   encoding, rows, accepted, excluded, issues, loaded_at, instrument,
+                   instrument_version, status («добавлен» / «заменён»), current, replaced_by.
+``responses``      one row per accepted answer sheet: row_id, load_id, year, file, sheet,
+                   source_row, respondent_pid, date, school_id, municipality_code, municipality,
+                   grade, band, sex, instrument_version, n_answered, straightlining.
+``answers``        the item answers in **long form**: year, row_id, item, value (one row per
+                   answered item; no row for a missing answer).
+``items``          the item order of each instrument version (instrument, instrument_version,
+                   position, item), used to widen ``answers`` back in the instrument's order.
+``levels``         the level labels of each version in order (for an ordered ``level`` column).
+``scores``         ``ScoreResult.scores`` with ``respondent_pid`` instead of ``respondent_id`` and
+                   ``file``/``sheet`` instead of ``source_file``; a score column first produced by a
+                   new version (a new scale, standard scores from new norms) is added to the table
+                   inside the loading transaction.
+``exclusions``     rows not accepted: load_id, year, file, sheet, source_row, respondent_pid,
+                   column, reason.
+``issues``         cell-level corrections and file notes: as exclusions plus ``value``.
+``score_missing``  why a scale or the total was not computed (``ScoreResult.missing``).
+
+Why the answers are long and the scores wide
+--------------------------------------------
+The instrument is versioned (2018, 2021, 2024, 2026, …) and every version adds, drops or splits
+items, with four band forms each. A wide answers table would need a column for every item ever
+used — mostly empty in any given year — and an ``ALTER TABLE`` with every version; the long form
+has a schema that never changes, keeps an anchor item one item across versions, stores no missing
+answers, and turns the item-level sufficient statistics the psychometrics start from (counts per
+item × code × year × group) into one ``GROUP BY`` inside DuckDB. The readers widen it back
+(:meth:`Store.responses`) with one vectorised scatter into a matrix. Scores are read far more often
+than written, their columns are few and stable within a version, and analyses want them side by
+side, so they stay wide.
+
+Own numerics: none. DuckDB does the storage, filtering and transactions; pandas and numpy reshape.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import ingest as _ingest
+from . import scoring as _scoring
+from .errors import DiagError, StoreError
+from .instrument import load_instrument
+
+__all__ = ["Store", "LoadReport", "STATUS_ADDED", "STATUS_UNCHANGED", "STATUS_REPLACED",
+           "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = "1"
+STATUS_ADDED = "добавлен"
+STATUS_UNCHANGED = "без изменений"
+STATUS_REPLACED = "заменён"
+_KEY_CHECK_TEXT = "proforient-diag store key check"
+_EMPTY = {"", "nan", "none", "null", "n/a", "na", "#н/д", "-", "—"}
+
+#: Fixed columns of the data tables (name → DuckDB type), in output order.
+_CTX = {
+    "year": "INTEGER", "file": "VARCHAR", "sheet": "VARCHAR", "source_row": "INTEGER",
+    "respondent_pid": "VARCHAR", "date": "TIMESTAMP", "school_id": "VARCHAR",
+    "municipality_code": "VARCHAR", "municipality": "VARCHAR", "grade": "SMALLINT",
+    "band": "VARCHAR", "sex": "VARCHAR", "instrument_version": "INTEGER",
+}
+_LOG = {"load_id": "BIGINT", "year": "INTEGER", "file": "VARCHAR", "sheet": "VARCHAR",
+        "source_row": "INTEGER", "respondent_pid": "VARCHAR", "column": "VARCHAR"}
+_SCHEMA: dict[str, dict[str, str]] = {
+    "meta": {"name": "VARCHAR", "value": "VARCHAR"},
+    "loads": {
+        "load_id": "BIGINT", "year": "INTEGER", "file": "VARCHAR", "path": "VARCHAR",
+        "sha256": "VARCHAR", "format": "VARCHAR", "encoding": "VARCHAR", "rows": "BIGINT",
+        "accepted": "BIGINT", "excluded": "BIGINT", "issues": "BIGINT", "loaded_at": "TIMESTAMP",
+        "instrument": "VARCHAR", "instrument_version": "INTEGER", "status": "VARCHAR",
+        "current": "BOOLEAN", "replaced_by": "BIGINT"},
+    "responses": {"row_id": "BIGINT", "load_id": "BIGINT", **_CTX,
+                  "n_answered": "SMALLINT", "straightlining": "BOOLEAN"},
+    "answers": {"year": "INTEGER", "row_id": "BIGINT", "item": "VARCHAR", "value": "SMALLINT"},
+    "items": {"instrument": "VARCHAR", "instrument_version": "INTEGER", "position": "INTEGER",
+              "item": "VARCHAR"},
+    "levels": {"instrument": "VARCHAR", "instrument_version": "INTEGER", "position": "INTEGER",
+               "label": "VARCHAR"},
+    "scores": {"row_id": "BIGINT", "load_id": "BIGINT", **_CTX},
+    "exclusions": {**_LOG, "reason": "VARCHAR"},
+    "issues": {**_LOG, "value": "VARCHAR", "reason": "VARCHAR"},
+    "score_missing": {"load_id": "BIGINT", "year": "INTEGER", "file": "VARCHAR",
+                      "sheet": "VARCHAR", "source_row": "INTEGER", "respondent_pid": "VARCHAR",
+                      "scale": "VARCHAR", "reason": "VARCHAR"},
+}
+#: Tables holding rows of a loaded file (deleted when the file is replaced).
+_FILE_TABLES = ("responses", "scores", "exclusions", "issues", "score_missing")
+
+
+def _q(name: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _as_list(x) -> list | None:
+    if x is None:
+        return None
+    if isinstance(x, (str, int, np.integer)):
+        return [x]
+    return list(x)
+
+
+def _plural(n: int, one: str, few: str, many: str) -> str:
+    n10, n100 = n % 10, n % 100
+    if n10 == 1 and n100 != 11:
+        return one
+    if 2 <= n10 <= 4 and not 12 <= n100 <= 14:
+        return few
+    return many
+
+
+# --------------------------------------------------------------------------- the report
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What one :meth:`Store.load` did, file by file.
+
+    Attributes
+    ----------
+    year : int
+        The survey year loaded.
+    load_id : int or None
+        The id of this load in ``loads`` (None when nothing was written).
+    files : DataFrame
+        One row per input file: file (name), path, status («добавлен», «без изменений»,
+        «заменён»), sha256, rows, accepted, excluded, issues, previous_accepted (the accepted rows
+        of the replaced version, for «заменён»), note.
+    """
+
+    year: int
+    load_id: int | None
+    files: pd.DataFrame
+
+    @property
+    def changed(self) -> bool:
+        """Whether the store was written to."""
+        return bool((self.files["status"] != STATUS_UNCHANGED).any())
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.files
+
+    def summary(self) -> str:
+        """A short Russian account of the load."""
+        f = self.files
+        parts = []
+        for status, (one, few, many) in ((STATUS_ADDED, ("файл добавлен", "файла добавлено",
+                                                         "файлов добавлено")),
+                                         (STATUS_REPLACED, ("файл заменён", "файла заменено",
+                                                            "файлов заменено")),
+                                         (STATUS_UNCHANGED, ("файл без изменений",
+                                                             "файла без изменений",
+                                                             "файлов без изменений"))):
+            n = int((f["status"] == status).sum())
+            if n:
+                parts.append(f"{n} {_plural(n, one, few, many)}")
+        head = f"Загрузка {self.year} года: " + (", ".join(parts) if parts else "нет файлов") + "."
+        written = f[f["status"] != STATUS_UNCHANGED]
+        if not len(written):
+            return head + " Хранилище не изменилось."
+        acc, exc = int(written["accepted"].sum()), int(written["excluded"].sum())
+        return (head + f" Принято анкет: {acc}, исключено: {exc}"
+                f" (загрузка № {self.load_id}).")
+
+
+# --------------------------------------------------------------------------- the store
+
+class Store:
+    """The multi-year store, an embedded DuckDB file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file; created (with its folder) if it does not exist.
+    read_only : bool, default False
+        Open for reading only (several processes may read at once; only one may write).
+
+    Examples
+    --------
+    >>> from proforient_diag.privacy import load_key
+    >>> with Store("store/proforient.duckdb") as st:              # doctest: +SKIP
+    ...     rep = st.load(2026, "data/2026", key=load_key("~/school.key"))
+    ...     print(rep.summary())
+    ...     sc = st.scores(years=[2025, 2026], municipality="MO01")
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        import duckdb
+
+        self.path = Path(path).expanduser()
+        self.read_only = read_only
+        if read_only and not self.path.is_file():
+            raise StoreError("хранилище не найдено; проверьте путь или создайте его загрузкой "
+                             "данных.", file=self.path)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError("хранилище открыто для записи другим процессом; закройте его "
+                                 "там и повторите.", file=self.path) from None
+            raise StoreError(f"файл не открывается как хранилище DuckDB ({str(exc).splitlines()[0]}).",
+                             file=self.path) from None
+        except duckdb.Error as exc:
+            raise StoreError(f"файл не открывается как хранилище DuckDB ({exc.__class__.__name__}).",
+                             file=self.path) from None
+        if not read_only:
+            self._create_schema()
+        self._check_schema()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the database (checkpointing it)."""
+        con, self._con = getattr(self, "_con", None), None
+        if con is not None:
+            con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "закрыто" if self._con is None else ("только чтение" if self.read_only else "открыто")
+        return f"Store({str(self.path)!r}, {state})"
+
+    @property
+    def con(self):
+        """The DuckDB connection, for one's own SQL (read it; write only through :meth:`load`)."""
+        if self._con is None:
+            raise StoreError("хранилище закрыто; откройте его снова.", file=self.path)
+        return self._con
+
+    def _create_schema(self) -> None:
+        con = self.con
+        for table, cols in _SCHEMA.items():
+            body = ", ".join(f"{_q(c)} {t}" for c, t in cols.items())
+            con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+        if not con.execute("SELECT count(*) FROM meta WHERE name = 'schema_version'").fetchone()[0]:
+            con.execute("INSERT INTO meta VALUES ('schema_version', ?), ('created_at', ?)",
+                        [SCHEMA_VERSION, _dt.datetime.now().isoformat(timespec="seconds")])
+
+    def _check_schema(self) -> None:
+        try:
+            row = self.con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        except Exception:  # duckdb.CatalogException: not a store
+            row = None
+        if row is None:
+            raise StoreError("это не хранилище proforient-diag (нет таблицы meta со схемой).",
+                             file=self.path)
+        if row[0] != SCHEMA_VERSION:
+            raise StoreError(f"схема хранилища версии {row[0]}, а программа работает со схемой "
+                             f"{SCHEMA_VERSION}; обновите proforient-diag.", file=self.path)
+
+    def _meta(self, name: str) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE name = ?", [name]).fetchone()
+        return None if row is None else row[0]
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def load(self, year: int, paths: str | Path | Iterable[str | Path], *,
+             key: bytes | str | None, instrument: str | Path = "psd") -> LoadReport:
+        """Load a year's survey exports: read, score, pseudonymise and write in one transaction.
+
+        Parameters
+        ----------
+        year : int
+            The survey year of these files (passed to ``read_responses``).
+        paths : path, folder or list of them
+            Export files (CSV, XLSX, SAV, Parquet) or folders searched recursively.
+        key : bytes or str or None
+            The pseudonymisation key (at least 16 bytes), e.g. ``privacy.load_key(path)``;
+            ``None`` reads it with :func:`proforient_diag.privacy.load_key` (the
+            ``PROFORIENT_KEY`` environment variable). Never stored.
+        instrument : str or Path, default "psd"
+            Instrument id (the version in force in ``year`` is used) or a YAML path.
+
+        Returns
+        -------
+        LoadReport
+            Per file: «добавлен», «без изменений» or «заменён», with row counts.
+
+        Raises
+        ------
+        InputFileError
+            A file cannot be read (nothing is written).
+        StoreError
+            The store is read-only, the key differs from the store's key, two inputs share a
+            file name, or the write failed (rolled back; the store is unchanged).
+        PrivacyError
+            No key was given and none is configured, or the key is too short.
+        """
+        from .privacy import load_key, pseudonymise
+
+        if self.read_only:
+            raise StoreError("хранилище открыто только для чтения; откройте его без read_only, "
+                             "чтобы загрузить данные.", file=self.path)
+        year = int(year)
+        if key is None:
+            key = load_key()
+        check = pseudonymise(pd.Series([_KEY_CHECK_TEXT]), key).iat[0]
+        stored_check = self._meta("key_check")
+        if stored_check is not None and stored_check != check:
+            raise StoreError("ключ псевдонимизации отличается от ключа, с которым заполнено "
+                             "хранилище: псевдонимы разных лет стали бы несопоставимы. Укажите "
+                             "прежний ключ.", file=self.path)
+
+        files = self._input_files(paths)
+        plan = self._plan(year, files)
+        to_read = plan[plan["status"] != STATUS_UNCHANGED]
+        if not len(to_read):
+            return LoadReport(year, None, self._report_frame(year, plan))
+
+        ing = _ingest.read_responses([Path(p) for p in to_read["path"]], instrument, year=year)
+        path_to_name = {str(Path(p)): n for p, n in zip(to_read["path"], to_read["file"])}
+        replaced = to_read.loc[to_read["status"] == STATUS_REPLACED, "file"].tolist()
+
+        resp = ing.responses.reset_index(drop=True)
+        exclusions = ing.exclusions.reset_index(drop=True)
+        counts = ing.files.assign(file=ing.files["file"].map(path_to_name)).set_index("file")
+        counts = counts[["format", "encoding", "rows", "accepted", "excluded"]].copy()
+        if len(resp):
+            resp["respondent_pid"] = pseudonymise(resp["respondent_id"], key).to_numpy()
+            resp, dup_excl = self._cross_load_duplicates(year, resp, replaced, path_to_name)
+            if len(dup_excl):
+                exclusions = pd.concat([exclusions, dup_excl], ignore_index=True)
+                moved = dup_excl["source_file"].map(lambda s: path_to_name[_ingest._file_of(s)])
+                for name, c in moved.value_counts().items():
+                    counts.loc[name, "accepted"] -= int(c)
+                    counts.loc[name, "excluded"] += int(c)
+
+        # scores per instrument version (the frame index is the local row number)
+        versions = sorted(int(v) for v in resp["instrument_version"].unique()) if len(resp) else []
+        is_path = isinstance(instrument, Path) or str(instrument).endswith((".yaml", ".yml"))
+        insts = {v: (load_instrument(instrument) if is_path else
+                     load_instrument(str(instrument), version=v)) for v in versions}
+        score_parts, missing_parts = [], []
+        for v in versions:
+            sub = resp[resp["instrument_version"] == v]
+            res = _scoring.score(sub, insts[v])
+            score_parts.append(res.scores)
+            missing_parts.append(res.missing)
+        scores = pd.concat(score_parts) if score_parts else pd.DataFrame()
+        missing = pd.concat(missing_parts, ignore_index=True) if missing_parts else pd.DataFrame(
+            columns=["source_file", "source_row", "respondent_id", "scale", "reason"])
+
+        # everything keyed by file name and pseudonym; original ids dropped here
+        def where(frame: pd.DataFrame) -> pd.DataFrame:
+            src = frame["source_file"].astype(str)
+            labels = src.unique()  # one label per file or sheet: map the few distinct ones
+            base = {lb: _ingest._file_of(lb) for lb in labels}
+            sheet = {lb: lb[len(base[lb]) + 2:-1] if lb != base[lb] else "" for lb in labels}
+            return frame.assign(file=src.map({lb: path_to_name[b] for lb, b in base.items()})
+                                .to_numpy(), sheet=src.map(sheet).to_numpy())
+
+        def pids(ids: pd.Series) -> np.ndarray:
+            text = ids.astype(object).where(ids.notna(), "").astype(str).str.strip()
+            ok = ~text.str.lower().isin(_EMPTY)
+            out = np.full(len(ids), None, dtype=object)
+            if ok.any():
+                out[ok.to_numpy()] = pseudonymise(text[ok], key).to_numpy()
+            return out
+
+        tables: dict[str, pd.DataFrame] = {}
+        if len(resp):
+            r = where(resp)
+            tables["responses"] = r.drop(columns=["source_file", "respondent_id"])
+            item_cols = [c for c in resp.columns if c not in _SCHEMA["responses"]
+                         and c not in ("source_file", "respondent_id", "respondent_pid")]
+            x = resp[item_cols].to_numpy(dtype=float)
+            rows_i, cols_j = np.nonzero(~np.isnan(x))
+            tables["answers"] = pd.DataFrame({
+                "year": year, "row_id": resp.index.to_numpy()[rows_i].astype(np.int64),
+                "item": pd.Categorical.from_codes(cols_j, categories=item_cols),
+                "value": x[rows_i, cols_j].astype(np.int16)})
+            s = scores.drop(columns=["source_file", "respondent_id"], errors="ignore")
+            s = s.assign(row_id=scores.index.to_numpy().astype(np.int64),
+                         file=r.loc[scores.index, "file"].to_numpy(),
+                         sheet=r.loc[scores.index, "sheet"].to_numpy(),
+                         respondent_pid=resp.loc[scores.index, "respondent_pid"].to_numpy())
+            s["level"] = s["level"].astype(object).where(s["level"].notna(), None)
+            tables["scores"] = s
+        for name, frame in (("exclusions", exclusions), ("issues", ing.issues),
+                            ("score_missing", missing)):
+            if len(frame):
+                f = where(frame.reset_index(drop=True))
+                f["respondent_pid"] = pids(f["respondent_id"])
+                f = f.drop(columns=["respondent_id", "source_file"])
+                f["year"] = year
+                tables[name] = f
+
+        issues_per_file = (tables["issues"]["file"].value_counts() if "issues" in tables
+                           else pd.Series(dtype=int))
+        counts["issues"] = issues_per_file.reindex(counts.index).fillna(0).astype(int)
+        load_id = self._write(year, plan, counts, tables, replaced, insts, instrument, check)
+        return LoadReport(year, load_id, self._report_frame(year, plan, counts))
+
+    @staticmethod
+    def _input_files(paths) -> list[Path]:
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        out: list[Path] = []
+        for p in paths:
+            p = Path(p)
+            if p.is_dir():
+                out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in _ingest.SUPPORTED
+                                  and q.is_file() and not q.name.startswith(("~$", "."))))
+            else:
+                out.append(p)
+        if not out:
+            raise StoreError("не найдено ни одного файла с ответами (CSV, XLSX, SAV, Parquet).")
+        for p in out:
+            if not p.is_file():
+                raise _ingest.InputFileError("файл не найден; проверьте путь.", file=p)
+        names = pd.Series([p.name for p in out])
+        clash = names[names.duplicated()]
+        if len(clash):
+            same = [str(p) for p in out if p.name == clash.iat[0]]
+            raise StoreError(f"два входных файла с одинаковым именем ({', '.join(same)}): в "
+                             "хранилище файл года определяется по имени; переименуйте один из них.",
+                             file=clash.iat[0])
+        return out
+
+    def _plan(self, year: int, files: list[Path]) -> pd.DataFrame:
+        """Status of each input file against the current loads of the year."""
+        cur = self.con.execute(
+            "SELECT file, sha256, accepted FROM loads WHERE year = ? AND current", [year]).fetchdf()
+        by_name = dict(zip(cur["file"], zip(cur["sha256"], cur["accepted"])))
+        by_sha = dict(zip(cur["sha256"], cur["file"]))
+        rows, seen = [], {}
+        for p in files:
+            sha = _sha256(p)
+            prev = by_name.get(p.name)
+            note, prev_acc = "", None
+            if prev is not None and prev[0] == sha:
+                status, note = STATUS_UNCHANGED, "файл уже загружен"
+            elif sha in by_sha:
+                status = STATUS_UNCHANGED
+                note = f"то же содержимое уже загружено как «{by_sha[sha]}»"
+            elif sha in seen:
+                status = STATUS_UNCHANGED
+                note = f"то же содержимое, что у «{seen[sha]}» в этой загрузке"
+            elif prev is not None:
+                status, prev_acc = STATUS_REPLACED, int(prev[1])
+                note = "исправленный файл: прежние строки заменены"
+            else:
+                status = STATUS_ADDED
+            seen.setdefault(sha, p.name)
+            rows.append({"file": p.name, "path": str(p), "status": status, "sha256": sha,
+                         "previous_accepted": prev_acc, "note": note})
+        return pd.DataFrame(rows)
+
+    def _report_frame(self, year: int, plan: pd.DataFrame,
+                      counts: pd.DataFrame | None = None) -> pd.DataFrame:
+        f = plan.copy()
+        stored = self.con.execute(
+            "SELECT file, rows, accepted, excluded, issues FROM loads WHERE current AND year = ? "
+            "AND list_contains(?, file)", [year, f["file"].tolist()]).fetchdf().set_index("file")
+        for c in ("rows", "accepted", "excluded", "issues"):
+            vals = f["file"].map(stored[c]) if len(stored) else pd.Series(np.nan, index=f.index)
+            if counts is not None:
+                vals = f["file"].map(counts[c]).where(f["status"] != STATUS_UNCHANGED, vals)
+            f[c] = pd.array(vals, dtype="Int64")
+        f["previous_accepted"] = pd.array(f["previous_accepted"], dtype="Int64")
+        return f[["file", "path", "status", "sha256", "rows", "accepted", "excluded", "issues",
+                  "previous_accepted", "note"]]
+
+    def _cross_load_duplicates(self, year, resp, replaced, path_to_name):
+        """Move respondents already stored for the year (from other files) to exclusions."""
+        have = self.con.execute(
+            "SELECT respondent_pid, file, source_row FROM responses WHERE year = ? AND NOT "
+            "list_contains(?, file)", [year, replaced]).fetchdf()
+        if not len(have):
+            return resp, pd.DataFrame()
+        have = have.drop_duplicates("respondent_pid").set_index("respondent_pid")
+        dup = resp["respondent_pid"].isin(have.index).to_numpy()
+        if not dup.any():
+            return resp, pd.DataFrame()
+        d = resp.loc[dup]
+        first = have.loc[d["respondent_pid"]]
+        excl = pd.DataFrame({
+            "source_file": d["source_file"].to_numpy(), "source_row": d["source_row"].to_numpy(),
+            "respondent_id": d["respondent_id"].to_numpy(), "column": "respondent_id",
+            "reason": ("повторная анкета участника (первая принята ранее: " + first["file"]
+                       + ", строка " + first["source_row"].astype(str) + ")").to_numpy()})
+        return resp.loc[~dup], excl
+
+    def _write(self, year, plan, counts, tables, replaced, insts, instrument, key_check) -> int:
+        """All writes of one load, in one transaction."""
+        con = self.con
+        now = _dt.datetime.now().replace(microsecond=0)
+        inst_name = str(instrument)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            load_id = int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()[0])
+            base = int(con.execute("SELECT coalesce(max(row_id), 0) + 1 FROM responses").fetchone()[0])
+            for name in replaced:
+                for t in _FILE_TABLES:
+                    if t == "responses":
+                        con.execute("DELETE FROM answers WHERE year = ? AND row_id IN (SELECT row_id "
+                                    "FROM responses WHERE year = ? AND file = ?)", [year, year, name])
+                    con.execute(f"DELETE FROM {t} WHERE year = ? AND file = ?", [year, name])
+                con.execute("UPDATE loads SET current = false, replaced_by = ? WHERE year = ? AND "
+                            "file = ? AND current", [load_id, year, name])
+            written = plan[plan["status"] != STATUS_UNCHANGED]
+            version = max(insts) if insts else None
+            loads = pd.DataFrame({
+                "load_id": load_id, "year": year, "file": written["file"].to_numpy(),
+                "path": written["path"].to_numpy(), "sha256": written["sha256"].to_numpy(),
+                "loaded_at": now, "instrument": inst_name, "instrument_version": version,
+                "status": written["status"].to_numpy(), "current": True, "replaced_by": None})
+            loads = loads.join(counts, on="file")
+            self._insert("loads", loads)
+            for v, inst in insts.items():
+                if not con.execute("SELECT count(*) FROM items WHERE instrument = ? AND "
+                                   "instrument_version = ?", [inst_name, v]).fetchone()[0]:
+                    self._insert("items", pd.DataFrame({
+                        "instrument": inst_name, "instrument_version": v,
+                        "position": np.arange(len(inst.item_ids)), "item": inst.item_ids}))
+                    self._insert("levels", pd.DataFrame({
+                        "instrument": inst_name, "instrument_version": v,
+                        "position": np.arange(len(inst.levels.labels)),
+                        "label": list(inst.levels.labels)}))
+            for name in ("responses", "answers", "scores", "exclusions", "issues", "score_missing"):
+                if name not in tables:
+                    continue
+                frame = tables[name].assign(load_id=load_id) if name != "answers" else tables[name]
+                if name in ("responses", "scores"):
+                    frame = frame.assign(row_id=frame.index.to_numpy().astype(np.int64) + base
+                                         if name == "responses" else frame["row_id"] + base)
+                elif name == "answers":
+                    frame = frame.assign(row_id=frame["row_id"] + base)
+                if name == "scores":
+                    self._add_score_columns(frame)
+                self._insert(name, frame)
+            if self._meta("key_check") is None:
+                con.execute("INSERT INTO meta VALUES ('key_check', ?)", [key_check])
+            con.execute("COMMIT")
+            return load_id
+        except BaseException as exc:
+            con.execute("ROLLBACK")
+            if isinstance(exc, DiagError) or not isinstance(exc, Exception):
+                raise
+            raise StoreError(f"загрузка прервана ({exc.__class__.__name__}: {str(exc)[:200]}); "
+                             "хранилище оставлено без изменений.", file=self.path) from exc
+
+    def _add_score_columns(self, frame: pd.DataFrame) -> None:
+        have = {r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'scores'").fetchall()}
+        for c in frame.columns:
+            if c in have:
+                continue
+            s = frame[c]
+            if pd.api.types.is_bool_dtype(s):
+                t = "BOOLEAN"
+            elif pd.api.types.is_integer_dtype(s):
+                t = "BIGINT"
+            elif pd.api.types.is_numeric_dtype(s):
+                t = "DOUBLE"
+            else:
+                t = "VARCHAR"
+            self.con.execute(f"ALTER TABLE scores ADD COLUMN {_q(c)} {t}")
+
+    def _insert(self, table: str, frame: pd.DataFrame) -> None:
+        """Insert a frame by column name (columns the table lacks are an internal error)."""
+        cols = [c for c in frame.columns if c in self._columns(table)]
+        extra = set(frame.columns) - set(cols)
+        if extra:
+            frame = frame[cols]
+        view = f"_pd_{table}"
+        self.con.register(view, frame)
+        try:
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+        finally:
+            self.con.unregister(view)
+
+    def _columns(self, table: str) -> list[str]:
+        return [r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position", [table]).fetchall()]
+
+    # -- readers ----------------------------------------------------------------------------
+
+    def years(self) -> list[int]:
+        """The years with data in the store."""
+        return [int(r[0]) for r in self.con.execute(
+            "SELECT DISTINCT year FROM loads WHERE current ORDER BY year").fetchall()]
+
+    def loads(self, *, current: bool = False) -> pd.DataFrame:
+        """The load history (``current=True``: only the file versions now in the store)."""
+        sql = "SELECT * FROM loads" + (" WHERE current" if current else "")
+        return self.con.execute(sql + " ORDER BY load_id, year, file").fetchdf()
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table."""
+        return {t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in _SCHEMA}
+
+    def _filter(self, years, municipality=None, school=None, file=None) -> tuple[str, list]:
+        conds, params = [], []
+        ys = _as_list(years)
+        if ys is not None:
+            conds.append("list_contains(?, year)")
+            params.append([int(y) for y in ys])
+        mos = _as_list(municipality)
+        if mos is not None:
+            conds.append("(list_contains(?, lower(municipality_code)) OR "
+                         "list_contains(?, lower(municipality)))")
+            low = [str(m).strip().lower() for m in mos]
+            params += [low, low]
+        sch = _as_list(school)
+        if sch is not None:
+            conds.append("list_contains(?, school_id)")
+            params.append([str(s) for s in sch])
+        fs = _as_list(file)
+        if fs is not None:
+            conds.append("list_contains(?, file)")
+            params.append([Path(str(f)).name for f in fs])
+        return (" WHERE " + " AND ".join(conds)) if conds else "", params
+
+    def responses(self, years: int | Iterable[int] | None = None,
+                  municipality: str | Iterable[str] | None = None, *,
+                  school: str | Iterable[str] | None = None, items: bool = True) -> pd.DataFrame:
+        """Accepted answer sheets, one row each, with the item columns widened back.
+
+        Parameters
+        ----------
+        years : int or list of int, optional
+            Years to read (default all).
+        municipality : str or list, optional
+            Municipality code (``MO01``) or name, case-insensitive.
+        school : str or list, optional
+            School ids.
+        items : bool, default True
+            Add one float column per item (NaN = no answer), in the instruments' item order.
+
+        Returns
+        -------
+        DataFrame
+            year, file, sheet, source_row, respondent_pid, date, school_id, municipality_code,
+            municipality, grade, band, sex, instrument_version, n_answered, straightlining, then
+            the items.
+        """
+        where, params = self._filter(years, municipality, school)
+        ctx = ", ".join(_q(c) for c in [*_CTX, "n_answered", "straightlining"])
+        df = self.con.execute(f"SELECT row_id, {ctx} FROM responses{where} "
+                              "ORDER BY year, file, sheet, source_row", params).fetchdf()
+        if items:
+            ans = self.con.execute(
+                f"SELECT a.row_id, a.item, a.value FROM answers a JOIN (SELECT row_id, year FROM "
+                f"responses{where}) r ON a.row_id = r.row_id AND a.year = r.year", params).fetchdf()
+            order = self._item_order(df["instrument_version"].unique() if len(df) else [])
+            present = set(ans["item"].unique())
+            cols = [i for i in order if i in present] + sorted(present - set(order))
+            pos = pd.Index(df["row_id"]).get_indexer(ans["row_id"])
+            col = pd.Index(cols).get_indexer(ans["item"])
+            mat = np.full((len(df), len(cols)), np.nan)
+            mat[pos, col] = ans["value"].to_numpy(dtype=float)
+            df = pd.concat([df, pd.DataFrame(mat, columns=cols, index=df.index)], axis=1)
+        df["grade"] = df["grade"].astype("int64")
+        return df.drop(columns="row_id").reset_index(drop=True)
+
+    def _item_order(self, versions) -> list[str]:
+        vs = [int(v) for v in versions]
+        rows = self.con.execute(
+            "SELECT item, min(instrument_version * 100000 + position) AS o FROM items WHERE "
+            "list_contains(?, instrument_version) GROUP BY item ORDER BY o", [vs]).fetchall()
+        return [r[0] for r in rows]
+
+    def scores(self, years: int | Iterable[int] | None = None,
+               municipality: str | Iterable[str] | None = None, *,
+               school: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Scores (as ``ScoreResult.scores``, with ``respondent_pid``) of the chosen rows.
+
+        Score columns no selected row has (e.g. standard scores of versions without norms) are
+        left out. ``level`` is an ordered categorical when the selected versions share their level
+        labels.
+        """
+        where, params = self._filter(years, municipality, school)
+        df = self.con.execute(f"SELECT * FROM scores{where} ORDER BY year, file, sheet, source_row",
+                              params).fetchdf()
+        fixed = set(_SCHEMA["scores"])
+        empty = [c for c in df.columns if c not in fixed and df[c].isna().all() and len(df)]
+        df = df.drop(columns=["row_id", "load_id", *empty])
+        if "level" in df.columns:
+            df["level"] = df["level"].astype(object)
+            vs = sorted(int(v) for v in df["instrument_version"].unique())
+            if vs:
+                lv = self.con.execute(
+                    "SELECT instrument_version, list(label ORDER BY position) FROM levels WHERE "
+                    "list_contains(?, instrument_version) GROUP BY instrument_version", [vs]).fetchall()
+                labels = {tuple(r[1]) for r in lv}
+                if len(labels) == 1:
+                    df["level"] = pd.Categorical(df["level"], categories=list(labels.pop()),
+                                                 ordered=True)
+        df["grade"] = df["grade"].astype("int64")
+        return df.reset_index(drop=True)
+
+    def exclusions(self, years: int | Iterable[int] | None = None, *,
+                   file: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Rows not accepted (with pseudonyms), by year and file name."""
+        where, params = self._filter(years, file=file)
+        return self.con.execute(f"SELECT * EXCLUDE (load_id) FROM exclusions{where} ORDER BY year, "
+                                "file, sheet, source_row", params).fetchdf()
+
+    def issues(self, years: int | Iterable[int] | None = None, *,
+               file: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Cell-level corrections and file notes (with pseudonyms), by year and file name."""
+        where, params = self._filter(years, file=file)
+        return self.con.execute(f"SELECT * EXCLUDE (load_id) FROM issues{where} ORDER BY year, "
+                                "file, sheet, source_row NULLS FIRST", params).fetchdf()
+
+    def score_missing(self, years: int | Iterable[int] | None = None, *,
+                      file: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Why a scale or the total was not computed (with pseudonyms)."""
+        where, params = self._filter(years, file=file)
+        return self.con.execute(f"SELECT * EXCLUDE (load_id) FROM score_missing{where} ORDER BY "
+                                "year, file, sheet, source_row", params).fetchdf()
