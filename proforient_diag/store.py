@@ -81,7 +81,7 @@ import pandas as pd
 
 from . import ingest as _ingest
 from . import scoring as _scoring
-from .errors import DiagError, StoreError
+from .errors import DiagError, InputFileError, StoreError
 from .instrument import load_instrument
 
 __all__ = ["Store", "LoadReport", "STATUS_ADDED", "STATUS_UNCHANGED", "STATUS_REPLACED",
@@ -250,6 +250,10 @@ class Store:
                 raise StoreError("хранилище открыто для записи другим процессом; закройте его "
                                  "там и повторите.", file=self.path) from None
             raise StoreError(f"файл не открывается как хранилище DuckDB ({str(exc).splitlines()[0]}).",
+                             file=self.path) from None
+        except duckdb.ConnectionException:
+            raise StoreError("хранилище уже открыто в этой программе с другими настройками "
+                             "(чтение/запись); закройте прежний Store и откройте снова.",
                              file=self.path) from None
         except duckdb.Error as exc:
             raise StoreError(f"файл не открывается как хранилище DuckDB ({exc.__class__.__name__}).",
@@ -463,7 +467,7 @@ class Store:
             raise StoreError("не найдено ни одного файла с ответами (CSV, XLSX, SAV, Parquet).")
         for p in out:
             if not p.is_file():
-                raise _ingest.InputFileError("файл не найден; проверьте путь.", file=p)
+                raise InputFileError("файл не найден; проверьте путь.", file=p)
         names = pd.Series([p.name for p in out])
         clash = names[names.duplicated()]
         if len(clash):
