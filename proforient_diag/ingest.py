@@ -461,7 +461,9 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
 
     # year of each row, to choose the instrument version before mapping the items
     probe_inst = inst_for(int(year) if year else 9999)
-    context, _, _, _ = _map_columns(df.columns, probe_inst, names)
+    context, probe_items, _, _ = _map_columns(df.columns, probe_inst, names)
+    if not probe_items and not must_use:
+        return None  # a sheet without item columns (a codebook or an instruction sheet)
     if year is not None:
         years = pd.Series(np.full(n, int(year)), dtype="Int64")
     elif "year" in context:

@@ -162,8 +162,8 @@ def score(responses: pd.DataFrame, instrument: Instrument, *, norms: pd.DataFram
             k = np.sum(~np.isnan(x), axis=1)
             need = s.min_answered.get(b, 1)
             ok = k >= need
-            with np.errstate(invalid="ignore"):
-                m = np.nanmean(np.where(ok[:, None], x, np.nan), axis=1) if ok.any() else np.full(len(rows), np.nan)
+            xs = np.where(ok[:, None] & ~np.isnan(x), x, 0.0)
+            m = np.where(ok, xs.sum(axis=1) / np.maximum(k, 1), np.nan)
             # POMP with the item-wise min/max (equal within a band form in practice)
             span_lo, span_hi = lo.mean(), hi.mean()
             mean_[rows] = m
