@@ -1,0 +1,73 @@
+"""The command line: each command end to end, Russian messages, exit codes, no tracebacks."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from proforient_diag.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+Y2026 = ROOT / "data_samples" / "diagnostics" / "2026"
+
+
+def run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "proforient_diag.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_score_writes_one_row_per_accepted_respondent_and_the_log(tmp_path):
+    files = [Y2026 / "MO04_2026.csv", Y2026 / "MO09_2026.csv", Y2026 / "MO19_2026_8-9.xlsx"]
+    assert main(["score", *map(str, files), "--year", "2026", "--out", str(tmp_path)]) == 0
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    excl = pd.read_csv(tmp_path / "exclusions.csv")
+    info = pd.read_csv(tmp_path / "files.csv")
+    assert len(scores) + len(excl) == info["rows"].sum()
+    assert (info["rows"] == info["accepted"] + info["excluded"]).all()
+    assert scores["respondent_id"].is_unique
+    assert {"MOT", "total", "level", "total_z"} <= set(scores.columns)
+    for name in ("scores", "exclusions", "issues", "files", "missing_scores"):
+        assert (tmp_path / f"{name}.xlsx").exists()
+
+
+def test_validate_prints_russian_accounting(capsys):
+    assert main(["validate", str(Y2026 / "MO04_2026.csv"), "--year", "2026"]) == 0
+    out = capsys.readouterr().out
+    assert "Строк во входных файлах" in out and "принято" in out
+
+
+def test_bad_file_gives_one_russian_sentence_and_exit_2(tmp_path):
+    bad = tmp_path / "пусто.csv"
+    bad.write_bytes(b"")
+    r = run("score", str(bad), "--year", "2026", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith("Ошибка: файл «") and "пусто.csv" in r.stderr and "файл пуст" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_option_is_answered_in_russian():
+    r = run("score", "--no-such-option")
+    assert r.returncode == 2 and "Ошибка: неизвестные аргументы" in r.stderr
+
+
+def test_help_is_russian():
+    r = run("--help")
+    assert r.returncode == 0 and "Использование:" in r.stdout and "годовые аналитические справки" in r.stdout
+
+
+def test_codebook_and_template(tmp_path):
+    assert main(["codebook", "--version", "2026", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "codebook_psd_2026.md").exists() and (tmp_path / "codebook_psd_2026.xlsx").exists()
+    assert main(["template", "--version", "2024", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.glob("template_*.xlsx")) == [
+        f"template_psd_2024_{b}.xlsx" for b in ("1-4", "10-11", "5-7", "8-9")]
+
+
+def test_annual_writes_the_html_note(tmp_path):
+    r = run("annual", "--year", "2026", "--out", str(tmp_path), "--formats", "html")
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "2026" / "diagnostics_2026.html").read_text(encoding="utf-8")
+    assert "Участники и охват" in html and "Таблица 1." in html and "высокий" in html
+    assert "import " not in html and "load_year(" not in html
