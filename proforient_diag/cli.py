@@ -136,7 +136,46 @@ def cmd_annual(args) -> int:
                       out_dir=Path(args.out), municipality=args.municipality,
                       per_municipality=args.per_municipality,
                       formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
-                      threshold=args.threshold, jobs=args.jobs)
+                      threshold=args.threshold, jobs=args.jobs, progress=not args.no_progress)
+
+
+def cmd_load(args) -> int:
+    from .privacy import load_key
+    from .store import Store
+    key = load_key(Path(args.key_file) if args.key_file else None)
+    with Store(Path(args.store)) as st:
+        rep = st.load(args.year, [Path(p) for p in args.paths] or _paths_for_year(args), key=key,
+                      instrument=args.instrument)
+    print(rep.to_frame()[["file", "status", "rows", "accepted", "excluded"]].to_string(index=False))
+    print(rep.summary())
+    return 0
+
+
+def cmd_key(args) -> int:
+    from .privacy import create_key
+    p = create_key(Path(args.path))
+    print(f"Ключ псевдонимизации создан: {p}. Храните его отдельно от данных и результатов; "
+          f"укажите путь в переменной PROFORIENT_KEY.")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .annual import CHECK_TITLE, notebooks_dir
+    from .instrument import load_instrument
+    from .report.runner import run_note
+    inst = load_instrument(args.instrument, args.version)
+    data_dir = (Path(args.data) if args.data else default_data_dir()).resolve()
+    years = [int(y) for y in args.years.split(",")] if args.years else None
+    res = run_note(notebooks_dir() / "instrument_check.ipynb", Path(args.out),
+                   {"instrument": args.instrument, "version": inst.version, "band": args.band,
+                    "data_dir": str(data_dir), "years": years},
+                   name=f"instrument_check_{inst.version}_{args.band}",
+                   title=CHECK_TITLE.format(version=inst.version, band=args.band.replace("-", "–")),
+                   formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+                   instrument_versions={args.instrument: inst.version})
+    for p in res.outputs.values():
+        print(f"Записано: {p}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +215,26 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="out", help="папка для файлов")
     sp.set_defaults(func=cmd_template)
 
+    sp = sub.add_parser("load", help="добавить год в многолетнее хранилище (DuckDB) с псевдонимизацией кодов")
+    common(sp, need_year=True)
+    sp.add_argument("--store", default="store/proforient.duckdb", help="файл хранилища (по умолчанию store/proforient.duckdb)")
+    sp.add_argument("--key-file", default=None, help="файл ключа псевдонимизации (по умолчанию из PROFORIENT_KEY)")
+    sp.set_defaults(func=cmd_load)
+
+    sp = sub.add_parser("key", help="создать ключ псевдонимизации (храните отдельно от данных)")
+    sp.add_argument("path", metavar="ФАЙЛ", help="куда записать ключ")
+    sp.set_defaults(func=cmd_key)
+
+    sp = sub.add_parser("check", help="психометрическая проверка формы инструмента (справка для методиста)")
+    sp.add_argument("--instrument", default="psd")
+    sp.add_argument("--version", type=int, default=None, help="версия (год); по умолчанию последняя")
+    sp.add_argument("--band", default="8-9", choices=["1-4", "5-7", "8-9", "10-11"], help="параллель")
+    sp.add_argument("--years", default=None, help="годы через запятую (по умолчанию все годы действия версии)")
+    sp.add_argument("--data", default=None, help="папка с данными (по умолчанию data_samples)")
+    sp.add_argument("--out", default="reports/check", help="куда писать справку")
+    sp.add_argument("--formats", default="html", help="форматы через запятую: html,docx,pdf")
+    sp.set_defaults(func=cmd_check)
+
     sp = sub.add_parser("annual", help="годовые аналитические справки (по умолчанию на данных data_samples)")
     sp.add_argument("--year", type=int, required=True, help="год обследования, например 2026")
     sp.add_argument("--data", default=None, help="папка с данными (по умолчанию data_samples)")
@@ -185,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--formats", default="html", help="форматы через запятую: html,docx,pdf (по умолчанию html)")
     sp.add_argument("--threshold", type=int, default=10, help="минимальный размер группы в таблицах (по умолчанию 10)")
     sp.add_argument("--jobs", type=int, default=None, help="число параллельных процессов (по умолчанию по числу ядер)")
+    sp.add_argument("--no-progress", action="store_true", help="не показывать индикатор выполнения")
     sp.set_defaults(func=cmd_annual)
     return p
 

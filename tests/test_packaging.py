@@ -34,3 +34,21 @@ def test_readme_starts_with_the_two_commands():
 def test_package_data_is_declared():
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert '"proforient_diag" = ["data/*.csv"]' in text
+
+
+def test_every_public_name_resolves_to_a_function_or_class_not_a_module():
+    import importlib
+    import types
+
+    import proforient_diag as pdg
+    import proforient_diag.psychometrics as psy
+    for mod in (pdg, psy):
+        for name in mod.__all__:
+            if name.startswith("__"):
+                continue
+            obj = getattr(mod, name)
+            assert not isinstance(obj, types.ModuleType), f"{mod.__name__}.{name} is a module"
+    # importing every submodule must not shadow an export
+    for sub in ("omega_sl", "confirmatory", "irt", "dif", "factor", "reliability"):
+        importlib.import_module(f"proforient_diag.psychometrics.{sub}")
+    assert callable(psy.omega) and callable(psy.cfa) and not isinstance(psy.cfa, types.ModuleType)
