@@ -310,7 +310,7 @@ def _parse_grade(values: pd.Series) -> pd.Series:
     return g.where((g >= 1) & (g <= 11))
 
 
-def _resolve_inputs(paths) -> list[Path]:
+def resolve_inputs(paths) -> list[Path]:
     if isinstance(paths, (str, Path)):
         paths = [paths]
     out: list[Path] = []
@@ -371,7 +371,7 @@ def read_responses(paths: str | Path | Iterable[str | Path], instrument: str | P
             cache[y] = load_instrument(instrument) if is_path else load_instrument(str(instrument), year=y)
         return cache[y]
 
-    for path in _resolve_inputs(paths):
+    for path in resolve_inputs(paths):
         sheets, facts = read_table(path)
         n_file = acc_file = exc_file = 0
         used_any = False

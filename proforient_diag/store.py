@@ -453,18 +453,7 @@ class Store:
 
     @staticmethod
     def _input_files(paths) -> list[Path]:
-        if isinstance(paths, (str, Path)):
-            paths = [paths]
-        out: list[Path] = []
-        for p in paths:
-            p = Path(p)
-            if p.is_dir():
-                out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in _ingest.SUPPORTED
-                                  and q.is_file() and not q.name.startswith(("~$", "."))))
-            else:
-                out.append(p)
-        if not out:
-            raise StoreError("не найдено ни одного файла с ответами (CSV, XLSX, SAV, Parquet).")
+        out = _ingest.resolve_inputs(paths)
         for p in out:
             if not p.is_file():
                 raise InputFileError("файл не найден; проверьте путь.", file=p)
