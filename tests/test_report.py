@@ -391,3 +391,10 @@ def test_ru_formatter_and_axis():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["низкий", "высокий"]
     assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["0\u00a0%", "10\u00a0%"]
     plt.close(fig)
+
+
+def test_show_table_of_an_empty_frame_renders_the_caption():
+    from proforient_diag.report.tables import Numbering, show_table
+    t = show_table(pd.DataFrame({"Показатель": [], "Значение": []}), "Пустая таблица", numbering=Numbering())
+    html = t._repr_html_()
+    assert "Таблица 1. Пустая таблица" in html and "Показатель" in html

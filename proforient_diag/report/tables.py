@@ -17,6 +17,7 @@ import html as _html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .fmt import DASH, fmt_date, fmt_int, fmt_num, fmt_p, fmt_pct
@@ -225,10 +226,10 @@ def show_table(df: pd.DataFrame, caption: str, *, numbering: Numbering,
             raise DataError(f"В таблице «{caption}» нет столбца «{name}».", column=name)
 
     if flag_col in data.columns:
-        flagged = _is_flagged(data[flag_col]).to_numpy()
+        flagged = _is_flagged(data[flag_col]).to_numpy(dtype=bool)
         data = data.drop(columns=flag_col)
     else:
-        flagged = [False] * len(data)
+        flagged = np.zeros(len(data), dtype=bool)
 
     cells = {}
     suppressed = pd.DataFrame(False, index=data.index, columns=data.columns)
