@@ -1,0 +1,352 @@
+"""Glue for the instrument-check notebook: load a band form, run the checks, build Russian tables.
+
+The notebook ``notebooks/instrument_check.ipynb`` only calls these functions and plots what
+they return. Computations live in :mod:`proforient_diag.psychometrics`; this module reads the
+data, keys the items (reverse-keyed items recoded ``min + max − x``), fixes the options the
+note uses and renames columns for people.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .instrument import Instrument, load_instrument
+from .psychometrics.health import (VERDICTS_RU, HealthResult, _marker_first, instrument_health,
+                                   keyed_form, rules_table)
+
+__all__ = ["keyed_items", "years_in_force", "prepare_check", "CheckData", "sample_table",
+           "item_table", "run_health", "reliability_table", "dimensionality", "Dimensionality",
+           "structure_cfa", "scale_fit_table", "invariance_table", "dif_table",
+           "information_curves", "verdict_table", "rules_ru"]
+
+
+def keyed_items(responses: pd.DataFrame, instrument: Instrument, band: str) -> pd.DataFrame:
+    """The items of a band form over the respondents of that band, reverse-keyed items recoded
+    ``min + max − x`` with the item's response scale; rows without any answer are dropped and
+    the index of ``responses`` is kept. In R: ``psych::reverse.code(keys, x, mini, maxi)``."""
+    return keyed_form(responses, instrument, band)
+
+
+def years_in_force(data_dir: str | Path, instrument: str = "psd", version: int | None = None) -> list[int]:
+    """Survey years under ``data_dir/diagnostics`` in which ``version`` of the instrument was in
+    force (default version: the newest)."""
+    inst = load_instrument(instrument, version)
+    base = Path(data_dir) / "diagnostics"
+    if not base.is_dir():
+        raise DataError(f"Нет папки с данными диагностики: {base}.")
+    out = []
+    for p in sorted(base.iterdir()):
+        if p.is_dir() and p.name.isdigit():
+            try:
+                v = load_instrument(instrument, year=int(p.name)).version
+            except Exception:  # no version in force that year
+                continue
+            if v == inst.version:
+                out.append(int(p.name))
+    if not out:
+        raise DataError(f"В {base} нет ни одного года, когда действовала версия {inst.version}.")
+    return out
+
+
+@dataclass(frozen=True)
+class CheckData:
+    """One band form ready for the checks.
+
+    Attributes
+    ----------
+    instrument : Instrument
+    band : str
+    years : list of int
+    responses : DataFrame — the accepted rows of the band answered on this version.
+    items : DataFrame — keyed items with ``sex``, ``year`` and ``band`` columns appended.
+    scales : dict — scale id → item ids of the form.
+    n_read, n_excluded : int — rows accepted for all bands and rows excluded at ingest.
+    """
+
+    instrument: Instrument
+    band: str
+    years: list
+    responses: pd.DataFrame = field(repr=False)
+    items: pd.DataFrame = field(repr=False)
+    scales: dict = field(repr=False)
+    n_read: int = 0
+    n_excluded: int = 0
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [i for s in self.scales.values() for i in s]
+
+    def scale_items(self, scale: str) -> pd.DataFrame:
+        return self.items[self.scales[scale]]
+
+
+def prepare_check(data_dir: str | Path, years=None, band: str = "8-9", instrument: str = "psd",
+                  version: int | None = None) -> CheckData:
+    """Read the survey years of one instrument version and prepare one band form.
+
+    ``years``: an int, a list, or None for all years in force for ``version`` (default: the
+    newest version) found under ``data_dir/diagnostics/<year>/``.
+    """
+    from .ingest import read_responses
+
+    inst = load_instrument(instrument, version)
+    if band not in inst.band_ids:
+        raise ValueError(f"band must be one of {tuple(inst.band_ids)}, got {band!r}")
+    if years is None:
+        years = years_in_force(data_dir, instrument, inst.version)
+    elif isinstance(years, (int, np.integer)):
+        years = [int(years)]
+    years = [int(y) for y in years]
+    parts, n_exc = [], 0
+    for y in years:
+        folder = Path(data_dir) / "diagnostics" / str(y)
+        if not folder.is_dir():
+            raise DataError(f"Нет папки с данными за {y} год: {folder}.")
+        res = read_responses(folder, instrument, year=y)
+        parts.append(res.responses)
+        n_exc += len(res.exclusions)
+    resp = pd.concat(parts, ignore_index=True)
+    n_read = len(resp)
+    resp = resp[(resp["instrument_version"] == inst.version) & (resp["band"] == band)]
+    if resp.empty:
+        raise DataError(f"Нет анкет формы {band} версии {inst.version} за {', '.join(map(str, years))}.")
+    resp = resp.reset_index(drop=True)
+    x = keyed_items(resp, inst, band)
+    ctx = resp.loc[x.index, [c for c in ("sex", "year", "band") if c in resp.columns]]
+    scales = {s: inst.items_for(band, s) for s in inst.scales_for(band)}
+    return CheckData(instrument=inst, band=band, years=years, responses=resp.loc[x.index],
+                     items=x.join(ctx), scales=scales, n_read=n_read, n_excluded=n_exc)
+
+
+# ----------------------------------------------------------------------------- tables
+def sample_table(check: CheckData) -> pd.DataFrame:
+    """Respondents of the form by year and sex (counts), with a total row."""
+    r = check.responses
+    t = pd.crosstab(r["year"], r["sex"], margins=True, margins_name="Всего")
+    t.index = t.index.map(str)
+    t = t.rename_axis("Год").rename_axis(None, axis=1).reset_index()
+    return t.rename(columns={"ж": "Девушки", "м": "Юноши"})
+
+
+_ITEM_COLS = {"scale": "Шкала", "item": "Пункт", "text": "Формулировка", "reverse": "Обратный",
+              "n": "n", "mean": "Среднее", "sd": "SD", "share_floor": "Мин. категория, %",
+              "share_ceiling": "Макс. категория, %", "r_drop": "r с остальными",
+              "alpha_if_dropped": "α без пункта"}
+
+
+def item_table(check: CheckData) -> pd.DataFrame:
+    """:func:`~proforient_diag.psychometrics.item_analysis` per scale on the keyed items,
+    Russian headers (shares in %)."""
+    from .psychometrics.items import item_analysis
+
+    parts = []
+    for s, its in check.scales.items():
+        rs = check.instrument.response_scale_of(its[0], check.band)
+        t = item_analysis(check.items[its], min_code=rs.min, max_code=rs.max).reset_index()
+        t.insert(0, "scale", s)
+        parts.append(t)
+    t = pd.concat(parts, ignore_index=True)
+    t["text"] = t["item"].map(lambda i: check.instrument.item_by_id[i].text)
+    t["reverse"] = t["item"].map(lambda i: "да" if check.instrument.item_by_id[i].reverse else "")
+    for c in ("share_floor", "share_ceiling"):
+        t[c] = 100 * t[c]
+    return t[list(_ITEM_COLS)].rename(columns=_ITEM_COLS)
+
+
+def run_health(check: CheckData, groups=("sex", "band", "year"), *, n_boot: int = 100,
+               seed: int = 0) -> HealthResult:
+    """:func:`~proforient_diag.psychometrics.instrument_health` on the band form."""
+    return instrument_health(check.responses, check.instrument, tuple(groups), band=check.band,
+                             n_boot=n_boot, seed=seed)
+
+
+def reliability_table(health: HealthResult) -> pd.DataFrame:
+    """α with Feldt and Duhachek 95 % CIs and one-factor ω_total with its bootstrap CI."""
+    s = health.scales
+    return pd.DataFrame({
+        "Шкала": s["scale"], "n": s["n"], "Пунктов": s["k"], "α": s["alpha"],
+        "α: ДИ Фельдта": [_ci(a, b) for a, b in zip(s["alpha_feldt_low"], s["alpha_feldt_high"])],
+        "α: ДИ Духачека": [_ci(a, b) for a, b in zip(s["alpha_duhachek_low"], s["alpha_duhachek_high"])],
+        "ω общая": s["omega"],
+        "ω: бутстреп-ДИ": [_ci(a, b) for a, b in zip(s["omega_low"], s["omega_high"])],
+        "≥ 0,70": np.where(np.minimum(s["alpha"], s["omega"]) >= 0.70, "да", "нет"),
+    })
+
+
+def reliability_long(health: HealthResult) -> pd.DataFrame:
+    """Tidy α and ω with CIs for a point-range figure: scale, coefficient, value, low, high."""
+    s = health.scales
+    a = pd.DataFrame({"scale": s["scale"], "coefficient": "α (ДИ Фельдта)", "value": s["alpha"],
+                      "low": s["alpha_feldt_low"], "high": s["alpha_feldt_high"]})
+    o = pd.DataFrame({"scale": s["scale"], "coefficient": "ω общая (бутстреп)", "value": s["omega"],
+                      "low": s["omega_low"], "high": s["omega_high"]})
+    return pd.concat([a, o], ignore_index=True)
+
+
+def _ci(lo, hi) -> str:
+    from .report.fmt import fmt_ci
+    return fmt_ci(lo, hi)
+
+
+@dataclass(frozen=True)
+class Dimensionality:
+    """KMO, Bartlett, parallel analysis and EFA (oblimin) of a band form, polychoric."""
+
+    kmo: object
+    bartlett: object
+    parallel: object
+    efa: object
+    n_scales: int
+
+    def table(self) -> pd.DataFrame:
+        from .report.fmt import fmt_int, fmt_num, fmt_p
+        k, b, p = self.kmo, self.bartlett, self.parallel
+        return pd.DataFrame([
+            ("KMO (общая мера адекватности выборки)", fmt_num(k.overall, 3), "≥ 0,60 (ниже 0,50 — неприемлемо)",
+             "да" if k.overall >= 0.60 else "нет"),
+            ("Критерий сферичности Бартлетта", f"χ² = {fmt_num(b.chisq, 1)}, df = {fmt_int(b.df)}, p {fmt_p(b.pvalue)}",
+             "p < 0,05", "да" if b.pvalue < 0.05 else "нет"),
+            ("Параллельный анализ (факторов)", str(p.n_factors), f"по замыслу: {self.n_scales}",
+             "да" if p.n_factors == self.n_scales else "нет"),
+            ("Параллельный анализ (компонент)", str(p.n_components), f"по замыслу: {self.n_scales}",
+             "да" if p.n_components == self.n_scales else "нет"),
+        ], columns=["Показатель", "Значение", "Критерий", "Выполнен"])
+
+    def eigen_long(self) -> pd.DataFrame:
+        """Tidy eigenvalues for the scree figure: number, series, value."""
+        p = self.parallel
+        frames = [("Наблюдаемые (факторы)", p.observed_fa), ("Случайные, 95-й процентиль", p.quantile_fa),
+                  ("Наблюдаемые (компоненты)", p.observed_pc), ("Случайные компоненты, 95-й процентиль", p.quantile_pc)]
+        return pd.concat([pd.DataFrame({"number": s.index, "series": name, "value": s.to_numpy()})
+                          for name, s in frames], ignore_index=True)
+
+    def loadings_table(self, scales: dict) -> pd.DataFrame:
+        """Pattern loadings with the intended scale of each item."""
+        L = self.efa.loadings.copy()
+        owner = {i: s for s, its in scales.items() for i in its}
+        L.insert(0, "Шкала", [owner.get(i, "") for i in L.index])
+        L.insert(0, "Пункт", L.index)
+        L["h²"] = self.efa.communalities.reindex(L.index).to_numpy()
+        return L.reset_index(drop=True)
+
+
+def dimensionality(check: CheckData, *, seed: int = 1, n_iter: int = 20) -> Dimensionality:
+    """KMO and Bartlett (Pearson, pairwise, as psych), parallel analysis and a minres EFA with
+    oblimin on polychoric correlations, with as many factors as the form has scales."""
+    from .psychometrics.factor import bartlett, efa, kmo, parallel_analysis
+
+    x = check.items[check.item_ids]
+    nf = len(check.scales)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return Dimensionality(kmo=kmo(x), bartlett=bartlett(x),
+                              parallel=parallel_analysis(x, n_iter=n_iter, seed=seed, cor="polychoric"),
+                              efa=efa(x, nf, method="minres", rotation="oblimin", cor="polychoric"),
+                              n_scales=nf)
+
+
+def structure_model(check: CheckData) -> str:
+    """The intended structure (``instrument.cfa_model(band)``) with the most variable item of
+    each scale first as its marker (same model and fit; a near-constant marker such as a
+    ceiling item makes the information matrix singular)."""
+    lines = []
+    for line in check.instrument.cfa_model(check.band).splitlines():
+        f, rhs = line.split("=~")
+        its = [i.strip() for i in rhs.split("+")]
+        lines.append(f"{f.strip()} =~ " + " + ".join(_marker_first(check.items[its])))
+    return "\n".join(lines)
+
+
+def structure_cfa(check: CheckData):
+    """ML CFA of the intended structure (listwise, as lavaan's default)."""
+    from .psychometrics.confirmatory import cfa
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return cfa(check.items, structure_model(check))
+
+
+def scale_fit_table(health: HealthResult) -> pd.DataFrame:
+    """One-factor CFA of each scale (from the health check) against Hu–Bentler cut-offs."""
+    s = health.scales
+    return pd.DataFrame({"Шкала": s["scale"], "N (полные ответы)": s["cfa_n"], "CFI": s["cfa_cfi"],
+                         "TLI": s["cfa_tli"], "RMSEA": s["cfa_rmsea"], "SRMR": s["cfa_srmr"],
+                         "Hu–Bentler выполнены": np.where((s["cfa_cfi"] >= .95) & (s["cfa_tli"] >= .95)
+                                                          & (s["cfa_rmsea"] <= .06) & (s["cfa_srmr"] <= .08),
+                                                          "да", "нет")})
+
+
+_GROUP_RU = {"sex": "пол", "year": "год", "band": "параллель"}
+_LEVEL_RU = {"configural": "конфигуральная", "metric": "метрическая", "scalar": "скалярная"}
+
+
+def invariance_table(health: HealthResult, group: str | None = None) -> pd.DataFrame:
+    """Per-scale invariance fits with Russian headers (optionally one group)."""
+    inv = health.invariance
+    if group is not None:
+        inv = inv[inv["group"] == group]
+    sup = inv["supported"].map(lambda v: "" if not isinstance(v, (bool, np.bool_)) else ("да" if v else "нет"))
+    return pd.DataFrame({"Шкала": inv["scale"], "Группа": inv["group"].map(_GROUP_RU),
+                         "Группы": inv["groups"], "Уровень": inv["level"].map(_LEVEL_RU),
+                         "N": inv["n"], "CFI": inv["cfi"], "RMSEA": inv["rmsea"], "SRMR": inv["srmr"],
+                         "ΔCFI": inv["delta_cfi"], "ΔRMSEA": inv["delta_rmsea"],
+                         "ΔSRMR": inv["delta_srmr"], "Подтверждена": sup}).reset_index(drop=True)
+
+
+def dif_table(health: HealthResult) -> pd.DataFrame:
+    """Mantel–Haenszel DIF by sex (girls focal), Russian headers."""
+    d = health.dif
+    if d.empty:
+        return pd.DataFrame(columns=["Шкала", "Пункт", "n (юн.)", "n (дев.)", "χ² Мантела",
+                                     "p", "SMD", "SMD/SD", "Класс ETS"])
+    return pd.DataFrame({"Шкала": d["scale"], "Пункт": d["item"], "n (референтная)": d["n_reference"],
+                         "n (фокальная)": d["n_focal"], "χ² Мантела": d["statistic"], "p": d["p_value"],
+                         "SMD": d["smd"], "SMD/SD": d["smd_sd"], "Класс ETS": d["class"]})
+
+
+def information_curves(check: CheckData, health: HealthResult | None = None,
+                       theta=np.linspace(-4, 4, 81)) -> pd.DataFrame:
+    """GRM item information on a θ grid, one GRM per scale: tidy scale, item, theta,
+    information (and ``verdict_ru`` of each item when ``health`` is given)."""
+    from .psychometrics.irt import grm
+
+    parts = []
+    for s, its in check.scales.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            g = grm(check.items[its], se="none")
+        parts.append(g.item_information(theta).assign(scale=s))
+    out = pd.concat(parts, ignore_index=True)
+    if health is not None:
+        v = health.items.set_index("item")["verdict_ru"]
+        out["verdict_ru"] = out["item"].map(v)
+    return out
+
+
+def verdict_table(health: HealthResult, kind: str = "item") -> pd.DataFrame:
+    """Verdicts with reasons, Russian headers; ``kind`` "item" or "scale"."""
+    if kind not in ("item", "scale"):
+        raise ValueError(f"kind must be one of ('item', 'scale'), got {kind!r}")
+    if kind == "item":
+        t = health.items
+        return pd.DataFrame({"Шкала": t["scale"], "Пункт": t["item"], "Решение": t["verdict_ru"],
+                             "r с остальными": t["r_drop"], "Макс. категория, %": 100 * t["share_ceiling"],
+                             "α без пункта": t["alpha_if_dropped"], "a (ГО)": t["grm_a"],
+                             "DIF по полу": t["dif_class"], "Причины": t["reasons"]})
+    t = health.scales
+    return pd.DataFrame({"Шкала": t["scale"], "Решение": t["verdict_ru"], "α": t["alpha"],
+                         "ω": t["omega"], "CFI": t["cfa_cfi"], "RMSEA": t["cfa_rmsea"],
+                         "Причины": t["reasons"]})
+
+
+def rules_ru() -> pd.DataFrame:
+    """The decision rules with Russian headers."""
+    r = rules_table()
+    return pd.DataFrame({"Объект": r["applies"], "Что проверяется": r["what"],
+                         f"«{VERDICTS_RU['revise']}»": r["revise"],
+                         f"«{VERDICTS_RU['drop']}»": r["drop"], "Источник": r["source"]})
