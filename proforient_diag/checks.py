@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, InstrumentError
 from .instrument import Instrument, load_instrument
 from .psychometrics.health import (VERDICTS_RU, HealthResult, _marker_first, instrument_health,
                                    keyed_form, rules_table)
 
 __all__ = ["keyed_items", "years_in_force", "prepare_check", "CheckData", "sample_table",
-           "item_table", "run_health", "reliability_table", "dimensionality", "Dimensionality",
+           "item_table", "run_health", "reliability_table", "reliability_long", "structure_model", "dimensionality", "Dimensionality",
            "structure_cfa", "scale_fit_table", "invariance_table", "dif_table",
            "information_curves", "verdict_table", "rules_ru"]
 
@@ -44,7 +44,7 @@ def years_in_force(data_dir: str | Path, instrument: str = "psd", version: int |
         if p.is_dir() and p.name.isdigit():
             try:
                 v = load_instrument(instrument, year=int(p.name)).version
-            except Exception:  # no version in force that year
+            except InstrumentError:  # no version in force that year
                 continue
             if v == inst.version:
                 out.append(int(p.name))

@@ -80,7 +80,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, DiagError
-from ..report.fmt import fmt_ci, fmt_int, fmt_num, fmt_p, fmt_pct
+from ..report.fmt import fmt_int, fmt_num, fmt_p, fmt_pct
 from ._keys import cov2cor, pairwise_cov
 
 __all__ = ["instrument_health", "HealthResult", "RULES", "rules_table", "VERDICTS_RU",
