@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from proforient_diag.errors import DataError
-from proforient_diag.psychometrics.dif import dif
+from proforient_diag.psychometrics.differential import dif
 from tests.conftest import ROOT, load_reference
 
 REF = load_reference("dif")

@@ -49,6 +49,6 @@ def test_every_public_name_resolves_to_a_function_or_class_not_a_module():
             obj = getattr(mod, name)
             assert not isinstance(obj, types.ModuleType), f"{mod.__name__}.{name} is a module"
     # importing every submodule must not shadow an export
-    for sub in ("omega_sl", "confirmatory", "irt", "dif", "factor", "reliability"):
+    for sub in ("omega_sl", "confirmatory", "irt", "differential", "factor", "reliability", "health"):
         importlib.import_module(f"proforient_diag.psychometrics.{sub}")
     assert callable(psy.omega) and callable(psy.cfa) and not isinstance(psy.cfa, types.ModuleType)

@@ -24,7 +24,7 @@ _EXPORTS = {
     "cfa": "confirmatory",
     "CFAResult": "confirmatory",
     "invariance": "confirmatory",
-    "dif": "dif",
+    "dif": "differential",
     "grm": "irt",
     "GRMResult": "irt",
     "link": "irt",

@@ -499,7 +499,7 @@ def _shared_forms(instrument, scale: str, bands) -> tuple[list, list]:
 def _scale_checks(x: pd.DataFrame, ctx: pd.DataFrame, band: str, scale: str, rs, groups,
                   n_boot: int, seed, notes: list):
     """All statistics of one scale of one band form."""
-    from .dif import dif
+    from .differential import dif
     from .irt import grm
     from .items import item_analysis
     from .confirmatory import cfa
