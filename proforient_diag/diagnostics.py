@@ -966,7 +966,7 @@ def municipal_appendix(scores: pd.DataFrame, *, score: str = "total", weights: s
            "schools": d["school_id"].nunique(), "mean": float(np.sum(w * d[score]) / w.sum()),
            **{L: float(100 * np.sum(w * (lv == L)) / w.sum()) for L in levels}}
     tab = pd.DataFrame([*rows, reg])
-    out = suppress(tab, "n", threshold=threshold, imprecise_below=imprecise_below,
+    out = suppress(tab, "n", threshold=threshold, imprecise_below=max(imprecise_below, threshold),
                    value_cols=["n", "schools", "mean", *levels])
     assert_publishable(out, threshold=threshold)
     return out

@@ -1,0 +1,182 @@
+"""The annual diagnostics analysis on the bundled sample (planted truths in data_samples/truths.json)."""
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from proforient_diag.diagnostics import (BAND_ORDER, Waves, conclusions, diagnose, load_waves,
+                                         make_weights, municipal_appendix)
+from proforient_diag.privacy import FLAG_HIDDEN, FLAG_IMPRECISE, assert_publishable
+
+KEY = b"test-key-for-diagnostics-0123456789"
+CHANGE_WORDS = ("выросла", "снизилась", "вырос ", "снизился")
+
+
+@pytest.fixture(scope="module")
+def waves(root, tmp_path_factory):
+    return load_waves(root / "data_samples", range(2018, 2027),
+                      store_path=tmp_path_factory.mktemp("store") / "s.duckdb", key=KEY)
+
+
+@pytest.fixture(scope="module")
+def weights(waves):
+    return make_weights(waves)
+
+
+@pytest.fixture(scope="module")
+def diag(waves, weights):
+    return diagnose(waves, 2026, weights=weights)
+
+
+@pytest.fixture(scope="module")
+def truths(root):
+    with open(root / "data_samples" / "truths.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def test_waves_pseudonymous_and_complete(waves):
+    assert waves.years == tuple(range(2018, 2027))
+    assert "respondent_id" not in waves.scores.columns
+    assert waves.scores["respondent_pid"].str.fullmatch(r"P[0-9a-f]{16}").all()
+    assert set(waves.scores["instrument_version"]) == {2018, 2021, 2024, 2026}
+    assert waves.scores.groupby("year").size().between(3000, 3400).all()
+
+
+def test_planted_trend_recovered(diag, truths):
+    s = diag.trend_slope.iloc[0]
+    expected = truths["expected_total_slope_per_year"]
+    assert s["slope"] > 0
+    assert s["ci_low_total"] <= expected <= s["ci_high_total"]
+    assert s["se_linking"] > 0 and s["se_total"] > s["se"]
+    assert bool(s["all_linked"])
+
+
+def test_linked_years_marked_and_linking_error_positive(diag):
+    ly = diag.linking_years.set_index("year")
+    assert ly.loc[2026, "linked"] is None and ly.loc[2026, "le_total"] == 0
+    for y in range(2018, 2026):
+        assert ly.loc[y, "linked"] is True
+        assert ly.loc[y, "le_total"] > 0
+    # years of one version share one linking error (it cancels in their difference)
+    assert ly.loc[2018, "le_total"] == ly.loc[2020, "le_total"]
+    assert (diag.linking_pairs["linking_error"] >= 0).all()
+    assert (diag.linking_pairs.query("score == 'total'")["linking_error"] > 0).any()
+    ch = diag.changes.set_index(["score", "reference"])
+    assert ch.loc[("total", 2018), "se_linking"] > 0
+    assert ch.loc[("total", 2025), "se_linking"] > 0
+    ty = diag.trend_years.set_index("year")
+    assert ty.loc[2019, "linked"] is True and ty.loc[2026, "linked"] is None
+
+
+def test_unlinked_versions_warned_never_concluded(waves, weights):
+    d = diagnose(waves, 2026, weights=weights, linking="none")
+    assert any("не связаны" in w for w in d.warnings)
+    ch = d.changes.set_index(["score", "reference"])
+    assert not ch.loc[("total", 2018), "linked"]
+    assert ch.loc[("total", 2018), "verdict"] == "не связаны"
+    text = " ".join(conclusions(d))
+    assert "2018 годом" not in text and "2025 годом" not in text
+    assert not bool(d.trend_slope.iloc[0]["all_linked"])
+
+
+def test_weighted_coverage_equals_enrolment(waves, weights):
+    cov = weights.coverage
+    assert len(cov) and cov["n"].notna().all()
+    np.testing.assert_allclose(cov["weighted_n"], cov["enrolled"], rtol=1e-6)
+    for y in waves.years:
+        w = weights.weights[waves.scores["year"] == y].dropna()
+        enr = waves.enrolment.query("year == @y")["n_enrolled"].sum()
+        unc = weights.uncovered.query("year == @y")["n_enrolled"].sum()
+        assert w.sum() == pytest.approx(enr - unc, rel=1e-6)
+        # grade × sex margin holds too
+        s = waves.scores.loc[w.index]
+        got = w.groupby([s["grade"], s["sex"].astype(str)]).sum()
+        e = waves.enrolment.query("year == @y").groupby(["grade", "sex"])["n_enrolled"].sum()
+        np.testing.assert_allclose(got.to_numpy(), e.reindex(got.index).to_numpy(), rtol=1e-6)
+
+
+def test_municipal_appendix_publishable(waves, diag):
+    ids = set(waves.scores["respondent_pid"])
+    for t in (diag.appendix, diag.levels_municipality, diag.coverage_municipality):
+        assert_publishable(t, threshold=10, count_col="n")
+        cells = set(t.astype(str).to_numpy().ravel())
+        assert not cells & ids
+        assert not any(c.startswith("P") and len(c) == 17 for c in cells)
+        assert not {"respondent_pid", "respondent_id"} & set(t.columns)
+    # a high threshold hides cells, with complementary suppression, and still passes the guard
+    cur = diag.data[diag.data["year"] == 2026]
+    app = municipal_appendix(cur, weights="weight", threshold=110, imprecise_below=130)
+    hidden = app["flag"] == FLAG_HIDDEN
+    assert hidden.sum() >= 2
+    assert app.loc[hidden, ["n", "mean", "высокий"]].isna().all().all()
+    visible = app.loc[~hidden, "n"]
+    assert (visible >= 110).all()
+    imprecise = app["n"].between(110, 129)
+    assert imprecise.any() and (app.loc[imprecise, "flag"] == FLAG_IMPRECISE).all()
+    assert_publishable(app, threshold=110)
+
+
+def test_conclusions_follow_the_numbers(diag):
+    text = conclusions(diag)
+    assert any(s.startswith("За 2018–2026 годы") and "выросла" in s for s in text)
+    for tab, lo, hi in ((diag.changes, "ci_low", "ci_high"),
+                        (diag.level_changes, "ci_low_pp", "ci_high_pp"),
+                        (diag.subgroup_changes, "ci_low", "ci_high")):
+        zero = (tab[lo] <= 0) & (tab[hi] >= 0)
+        assert (tab.loc[zero, "verdict"] == "нет").all()
+        assert (tab.loc[tab["verdict"] == "рост", lo] > 0).all()
+        assert (tab.loc[tab["p_adj"] >= 0.05, "verdict"] != "рост").all()
+    # every sentence claiming change quotes a CI that excludes zero
+    for s in text:
+        if ("выросла на" in s or "снизилась на" in s) and "ДИ" in s:
+            assert "ДИ от −" not in s or "снизилась" in s
+    assert any(s.startswith("Рекомендуется") for s in text)
+
+
+def _null_waves(waves: Waves) -> Waves:
+    """2025 = 2026 with the score rows shuffled across the region within band × sex: no change."""
+    rng = np.random.default_rng(1)
+    sc = waves.scores[waves.scores["year"] == 2026].copy()
+    cols = [c for c in sc.columns if c.split("_")[0] in ("MOT", "COG", "ACT", "EMO", "REF",
+                                                          "total")] + ["level"]
+    prev = sc.copy()
+    prev["year"] = 2025
+    prev["file"] = prev["file"].str.replace("2026", "2025")
+    for _, idx in prev.groupby(["band", "sex"]).groups.items():
+        perm = rng.permutation(idx)
+        prev.loc[idx, cols] = prev.loc[perm, cols].to_numpy()
+    scores = pd.concat([prev, sc], ignore_index=True)
+    rs = waves.responses[waves.responses["year"] == 2026]
+    enr = waves.enrolment.query("year == 2026")
+    loads = waves.loads.query("year == 2026")
+    return dataclasses.replace(
+        waves, years=(2025, 2026), scores=scores,
+        responses=pd.concat([rs.assign(year=2025), rs], ignore_index=True),
+        enrolment=pd.concat([enr.assign(year=2025), enr], ignore_index=True),
+        loads=pd.concat([loads.assign(year=2025), loads], ignore_index=True),
+        instruments={2026: waves.instruments[2026]})
+
+
+def test_null_case_claims_no_change(waves):
+    d = diagnose(_null_waves(waves), 2026)
+    assert (d.changes["verdict"] == "нет").all()
+    assert (d.level_changes["verdict"] == "нет").all()
+    assert (d.subgroup_changes["verdict"] == "нет").all()
+    tot = d.changes.set_index("score").loc["total"]
+    assert tot["ci_low"] < 0 < tot["ci_high"]
+    text = conclusions(d)
+    assert not any(w in s for s in text for w in CHANGE_WORDS)
+    assert any("не изменилась статистически значимо" in s for s in text)
+
+
+def test_municipality_restricts_the_note(waves, weights):
+    d = diagnose(waves, 2026, weights=weights, municipality="MO04")
+    assert set(d.data["municipality_code"]) == {"MO04"}
+    assert d.municipality_name.startswith("Кемеровский")
+    assert list(d.municipalities_vs_region["municipality_code"]) == ["MO04"]
+    assert set(d.appendix["municipality"]) == {d.municipality_name, "Регион"}
+    assert "Регион" in set(d.levels_band["band"])
+    assert set(d.trend_years["group"]) == {d.municipality_name, "Регион"}
+    assert set(d.levels_band["band"]) >= set(BAND_ORDER)
