@@ -269,7 +269,7 @@ def show_table(df: pd.DataFrame, caption: str, *, numbering: Numbering,
     head = "".join(f"<th{align(name)}>{esc(name)}</th>" for name in shown.columns)
     parts = [
         '<div class="pd-table">',
-        '<table class="pd-table">',
+        f'<table class="pd-table{" pd-wide" if shown.shape[1] > 8 else ""}">',
         f"<caption>{esc(full_caption)}</caption>",
         f"<thead><tr>{head}</tr></thead>",
         "<tbody>" + "".join(rows) + "</tbody>",
