@@ -766,6 +766,9 @@ def link_versions(waves: Waves, target: int | None = None, *, method: str = "anc
                          "se_sampling_and_unique": p.se_sampling[(b, s)],
                          "linking_error": float(np.hypot(se_jk, p.se_sampling[(b, s)]))})
     pairs_df = pd.DataFrame(rows)
+    if len(pairs_df):   # forms without replaced items: exact zeros, not floating-point dust
+        num = ["shift", "se_jackknife", "se_sampling_and_unique", "linking_error"]
+        pairs_df[num] = pairs_df[num].mask(pairs_df[num].abs() < 1e-9, 0.0)
     w = weights if weights is not None else pd.Series(1.0, index=sc.index)
     yrows = []
     for v, yrs in ver_years.items():
