@@ -83,7 +83,8 @@ def annual_jobs(*, year: int, data_dir: Path, target: Path, municipality: str | 
     nb = notebooks_dir()
     diag_inputs = sorted(p for p in (data_dir / "diagnostics" / str(year)).glob("*") if p.is_file())
     version = load_instrument("psd", year=year).version
-    common = {"output_dir": str(target), "formats": tuple(formats), "year": year}
+    # the executed notebooks hold code and are not published: only a failed one is kept
+    common = {"output_dir": str(target), "formats": tuple(formats), "year": year, "keep_notebook": False}
 
     def diag(mo: str | None) -> dict:
         name = f"diagnostics_{year}" + (f"_{mo}" if mo else "")
@@ -144,6 +145,9 @@ def run_annual(*, year: int, data_dir: Path, out_dir: Path, municipality: str | 
                              f"{Path(data_dir) / 'diagnostics' / str(year)}.", file=Path(data_dir))
     target = Path(out_dir) / str(year)
     target.mkdir(parents=True, exist_ok=True)
+    # fill the multi-year store once, so that the notes running in parallel only read it
+    from .diagnostics import load_waves
+    load_waves(data_dir, range(2018, year + 1))
     batch = annual_jobs(year=year, data_dir=data_dir, target=target, municipality=municipality,
                         per_municipality=per_municipality, formats=formats, threshold=threshold)
     table = run_batch(batch, n_jobs=jobs, progress=progress)

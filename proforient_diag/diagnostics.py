@@ -97,6 +97,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -296,7 +297,14 @@ def load_waves(data_dir: str | Path, years: Iterable[int], *, store_path: str | 
         return sc, rs, loads
 
     try:
-        got = fill(path)
+        for attempt in range(30 if cache else 1):  # a parallel note may hold the cache store briefly
+            try:
+                got = fill(path)
+                break
+            except StoreError:
+                if attempt == 29 or not cache:
+                    raise
+                time.sleep(1.0)
         if got is None and cache:           # a file left the folder: rebuild the cache store
             path.unlink(missing_ok=True)
             got = fill(path)
@@ -1082,6 +1090,7 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
                          else cur["school_id"].nunique() for b in cb.index]
         cb["coverage_pct"] = 100 * cb["n"] / cb["enrolled"]
         cb = cb.reset_index(names="band")
+        cb = suppress(cb, "n", threshold=threshold, value_cols=["n", "coverage_pct", "weighted_n"])
         cm = cov.groupby("municipality_code").agg(n=("n", "sum"), enrolled=("enrolled", "sum"),
                                                   weighted_n=("weighted_n", "sum"))
         cm["schools"] = cur.groupby("municipality_code")["school_id"].nunique()
@@ -1116,6 +1125,10 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
     if mcode is not None:
         resp = resp[resp["municipality_code"] == mcode]
     rel = _alpha_table(resp, inst)
+    if len(rel):  # alpha of a handful of answers is neither reliable nor private
+        rel = rel.assign(flag=np.where(rel["n"] < threshold, "скрыто", ""))
+        rel.loc[rel["flag"] == "скрыто", ["n", "alpha", "ci_low", "ci_high"]] = np.nan
+        rel.loc[rel["flag"] == "скрыто", "verdict"] = ""
 
     # ---- section 4–5: levels, profiles (this year, weighted)
     levels = list(inst.levels.labels)
@@ -1132,7 +1145,7 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
     lb.append(level_rows(cur, "band", "Всего"))
     if mcode is not None:
         lb.append(level_rows(d0[d0["year"] == year], "band", "Регион"))
-    levels_band = pd.DataFrame(lb)
+    levels_band = suppress(pd.DataFrame(lb), "n", threshold=threshold, value_cols=["n", *levels])
     lm = municipal_appendix(d0[d0["year"] == year], weights="weight", threshold=threshold,
                             levels=tuple(levels))
     prof = []
@@ -1142,7 +1155,7 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
         for s in score_cols:
             r[s] = _wmean(x, s, x["weight"]) if x[s].notna().any() else np.nan
         prof.append(r)
-    profiles = pd.DataFrame(prof)
+    profiles = suppress(pd.DataFrame(prof), "n", threshold=threshold, value_cols=["n", *score_cols])
 
     # ---- section 6: changes
     ch_rows = []
