@@ -121,6 +121,11 @@ class Caption:
         return self.text
 
 
+def _is_wide(shown: pd.DataFrame) -> bool:
+    """More than 8 columns, or headers too long for A4 at the body size: set in smaller type."""
+    return shown.shape[1] > 8 or sum(len(str(c)) for c in shown.columns) > 110
+
+
 def _is_flagged(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.strip().str.lower().fillna("")
     return text.str.startswith("скрыт")
@@ -269,7 +274,7 @@ def show_table(df: pd.DataFrame, caption: str, *, numbering: Numbering,
     head = "".join(f"<th{align(name)}>{esc(name)}</th>" for name in shown.columns)
     parts = [
         '<div class="pd-table">',
-        f'<table class="pd-table{" pd-wide" if shown.shape[1] > 8 else ""}">',
+        f'<table class="pd-table{" pd-wide" if _is_wide(shown) else ""}">',
         f"<caption>{esc(full_caption)}</caption>",
         f"<thead><tr>{head}</tr></thead>",
         "<tbody>" + "".join(rows) + "</tbody>",
