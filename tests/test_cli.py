@@ -71,3 +71,26 @@ def test_annual_writes_the_html_note(tmp_path):
     html = (tmp_path / "2026" / "diagnostics_2026.html").read_text(encoding="utf-8")
     assert "Участники и охват" in html and "Таблица 1." in html and "высокий" in html
     assert "import " not in html and "load_year(" not in html
+
+
+def test_municipal_note_in_three_formats_passes_the_privacy_audit(tmp_path):
+    """MO21 has bands of fewer than 10 students in 2026: they must be hidden in every format."""
+    from docx import Document
+
+    from proforient_diag.report.audit import audit_notes
+    r = run("annual", "--year", "2026", "--municipality", "Крапивинский муниципальный округ",
+            "--out", str(tmp_path), "--formats", "html,docx,pdf", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    d = tmp_path / "2026"
+    stem = "diagnostics_2026_MO21"
+    assert {p.name for p in d.iterdir()} == {f"{stem}.html", f"{stem}.docx", f"{stem}.pdf",
+                                             f"{stem}.manifest.json", "index.html"}
+    assert audit_notes(d, threshold=10).empty
+    html = (d / f"{stem}.html").read_text(encoding="utf-8")
+    assert "—<sup>*</sup>" in html  # at least one suppressed cell, shown as a dash with a footnote
+    doc = Document(d / f"{stem}.docx")
+    heads = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert heads[0].startswith("1. Основание и цель") and "Паспорт расчёта" in heads
+    assert len(doc.tables) >= 10 and len(doc.inline_shapes) >= 3
+    text = subprocess.run(["pdftotext", str(d / f"{stem}.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "Крапивинский" in text and "\ufffd" not in text
