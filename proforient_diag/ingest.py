@@ -452,11 +452,12 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
     excl_col = np.full(n, None, dtype=object)
 
     def exclude(mask, reason, column):
+        """Exclude the rows of ``mask`` not excluded yet; ``reason`` is a text or f(row) -> text."""
         m = np.asarray(mask, dtype=bool) & (excl_reason == None)  # noqa: E711 (object array)
         if isinstance(reason, str):
             excl_reason[m] = reason
-        else:
-            excl_reason[m] = np.asarray(reason, dtype=object)[m]
+        elif m.any():
+            excl_reason[m] = np.array([reason(i) for i in np.flatnonzero(m)], dtype=object)
         excl_col[m] = column
 
     # year of each row, to choose the instrument version before mapping the items
@@ -528,7 +529,7 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
         inv = inv.reshape(len(raw), len(cols))
         values[:, cols] = codes[inv]
         valid[:, cols] = ok[inv]
-    blank = np.isin(np.char.lower(np.char.strip(raw)), list(_EMPTY))
+    blank = np.isnan(values) & valid  # _parse_answer gives (NaN, valid) only for an empty cell
     all_blank = blank.all(axis=1)
     exclude(all_blank & rid.str.lower().isin(_EMPTY).to_numpy(), "пустая строка", "")
     exclude(rid.str.lower().isin(_EMPTY).to_numpy(), "нет кода участника", context["respondent_id"])
@@ -540,10 +541,10 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
     school = col("school_id")
     exclude(school.str.lower().isin(_EMPTY).to_numpy(), "не указана школа", context["school_id"])
     mo_raw = col("municipality")
-    mo_norm = mo_raw.map(normalize_text)
-    mo_code = mo_norm.map(lambda k: mo_lookup.get(k, (None, None))[0])
-    mo_name = mo_norm.map(lambda k: mo_lookup.get(k, (None, None))[1])
-    exclude(mo_code.isna().to_numpy(), [f"муниципалитет «{v}» не найден в справочнике Кузбасса" for v in mo_raw],
+    hits = {u: mo_lookup.get(normalize_text(u), (None, None)) for u in mo_raw.unique()}
+    mo_code = mo_raw.map({u: h[0] for u, h in hits.items()})
+    mo_name = mo_raw.map({u: h[1] for u, h in hits.items()})
+    exclude(mo_code.isna().to_numpy(), lambda i: f"муниципалитет «{mo_raw.iat[i]}» не найден в справочнике Кузбасса",
             context["municipality"])
 
     sex_raw = col("sex")
@@ -563,12 +564,12 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
     present = set(item_map.values())
     exact = [b for b in inst.band_ids if set(inst.items_for(b)) == present]
     form_band = exact[0] if len(exact) == 1 else None
-    band = grade.map(lambda g: inst.grade_to_band.get(int(g)) if g == g else None)
+    band = grade.map({float(g): b for g, b in inst.grade_to_band.items()})
     if form_band is not None:
         grades = inst.band_by_id[form_band].grades
         wrong = grade.notna() & (band != form_band)
-        exclude(wrong.to_numpy(), [f"класс {int(g) if g == g else ''} не относится к форме для "
-                                   f"{form_band} классов (классы {grades[0]}–{grades[-1]})" for g in grade],
+        exclude(wrong.to_numpy(), lambda i: f"класс {int(grade.iat[i])} не относится к форме для "
+                                            f"{form_band} классов (классы {grades[0]}–{grades[-1]})",
                 context["grade"])
 
     for i, j in zip(*np.nonzero(~valid)):
@@ -607,10 +608,10 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
             same = (np.nanmax(x, axis=1) == np.nanmin(x, axis=1)) if x.size else np.zeros(m.sum(), bool)
         straight[m] = same & (n_answered[m] >= 10)
     few = (n_form > 0) & (n_answered < min_share * n_form)
-    exclude(few, [f"слишком много пропусков: отвечено на {a} из {f} заданий формы" for a, f in zip(n_answered, n_form)], "")
+    exclude(few, lambda i: f"слишком много пропусков: отвечено на {n_answered[i]} из {n_form[i]} заданий формы", "")
 
     keep = excl_reason == None  # noqa: E711
-    version = years.map(lambda y: inst_for(int(y)).version if pd.notna(y) else None)
+    version = years.map({int(y): inst_for(int(y)).version for y in years.dropna().unique()})
     date = pd.to_datetime(df[context["date"]], errors="coerce", dayfirst=True, format="mixed") if "date" in context else pd.Series(pd.NaT, index=df.index)
     acc = pd.DataFrame({
         "source_file": source, "source_row": rows, "respondent_id": rid.to_numpy(),
