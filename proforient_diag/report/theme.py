@@ -85,6 +85,22 @@ def level_palette(levels: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def _inline_figures() -> None:
+    """In a Jupyter kernel, show figures inline whatever ``MPLBACKEND`` says.
+
+    A note is exported from the executed notebook; with a non-interactive backend inherited from
+    the environment (``MPLBACKEND=Agg`` is common on servers and in CI) ``plt.show()`` would
+    leave no image in the note.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is not None and getattr(ip, "kernel", None) is not None:
+        ip.run_line_magic("matplotlib", "inline")
+
+
 def set_theme(*, context: str = "notebook", font_scale: float = 1.0) -> None:
     """Apply the kit's look to seaborn and matplotlib (call once per notebook).
 
@@ -106,6 +122,7 @@ def set_theme(*, context: str = "notebook", font_scale: float = 1.0) -> None:
         raise ValueError(f"Неизвестный context «{context}»; допустимы: {', '.join(allowed)}.")
     import seaborn as sns
 
+    _inline_figures()
     sns.set_theme(
         context=context, style="whitegrid", palette="colorblind", font=FONT_FAMILY,
         font_scale=font_scale,
