@@ -415,6 +415,57 @@ def _border_table(table) -> None:
                         run.bold = True
 
 
+def _fit_columns(table, text_width: int) -> None:
+    """Column widths in proportion to their longest word and text (Word keeps pandoc's equal widths).
+
+    A column gets at least its longest word (names such as «Анжеро-Судженский» must not break
+    mid-word) and otherwise a share of the text width by its typical text length.
+    """
+    from docx.oxml import OxmlElement
+
+    rows = [[c.text for c in r.cells] for r in table.rows]
+    if not rows:
+        return
+    n = max(len(r) for r in rows)
+
+    def longest_word(rs, j):
+        return max((len(w) for r in rs if j < len(r) for w in r[j].split()), default=1)
+
+    chars = text_width / 635 / 20 / 6.0  # characters of ~10 pt type (digits, capitals) across the width
+    pad = 3  # the cell margins take about three characters
+    low = [max(longest_word(rows[1:], j), min(longest_word(rows[:1], j), 12)) + pad for j in range(n)]
+    want = [max(lo, min(max((len(r[j]) for r in rows[1:] if j < len(r)), default=1), 40) + pad)
+            for j, lo in enumerate(low)]
+    if sum(want) <= chars:      # everything fits: widen in proportion
+        share = [w / sum(want) for w in want]
+    elif sum(low) >= chars:     # even the words do not fit: shrink in proportion
+        share = [w / sum(low) for w in low]
+    else:                       # words fit; the rest of the width goes to the long texts
+        extra = chars - sum(low)
+        grow = [w - lo for w, lo in zip(want, low)]
+        share = [(lo + extra * g / sum(grow)) / chars for lo, g in zip(low, grow)]
+    widths = [int(text_width * k) for k in share]
+    tbl_pr = table._tbl.tblPr
+    layout = tbl_pr.find(_qn("w:tblLayout"))
+    if layout is None:
+        layout = OxmlElement("w:tblLayout")
+        tbl_pr.append(layout)
+    layout.set(_qn("w:type"), "fixed")
+    grid = table._tbl.tblGrid
+    for j, col in enumerate(grid.findall(_qn("w:gridCol"))):
+        if j < n:
+            col.set(_qn("w:w"), str(int(widths[j] / 635)))  # EMU → twentieths of a point
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    for r in table.rows:
+        for j, cell in enumerate(r.cells):
+            if j < n:
+                cell.width = widths[j]
+            for par in cell.paragraphs:  # body text is justified; in a narrow cell that spreads words
+                if par.alignment in (None, WD_ALIGN_PARAGRAPH.JUSTIFY):
+                    par.alignment = WD_ALIGN_PARAGRAPH.LEFT
+                par.paragraph_format.first_line_indent = 0
+
+
 def finish_docx(path: str | Path, *, title: str, organisation: str = DEFAULT_ORGANISATION,
                 city: str = DEFAULT_CITY, year: int | None = None) -> None:
     """Post-process a pandoc DOCX in place: title page, A4, page numbers, tables, images.
@@ -450,6 +501,7 @@ def finish_docx(path: str | Path, *, title: str, organisation: str = DEFAULT_ORG
             shape.height = int(shape.height * ratio)
     for table in doc.tables:
         _border_table(table)
+        _fit_columns(table, text_width)
     for par in doc.paragraphs:  # the run passport starts on its own page, as in the PDF
         if par.style.name.startswith("Heading") and par.text.strip() == PASSPORT_HEADING:
             par.paragraph_format.page_break_before = True
