@@ -107,7 +107,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .compare import (DEFAULT_STAGES, adjust_p, cohort_change, compare_groups, compare_years,
+from .compare import (adjust_p, cohort_change, compare_groups, compare_years,
                       level_shift, trend)
 from .errors import DataError, InputFileError, StoreError
 from .instrument import Instrument, anchors_between, load_instrument

@@ -139,7 +139,8 @@ def _municipality_lookup() -> dict[str, tuple[str, str]]:
 
 # -- reading files ----------------------------------------------------------------------------
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks (the raw file is only read)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -391,7 +392,7 @@ def read_responses(paths: str | Path | Iterable[str | Path], instrument: str | P
         if not used_any:
             raise InputFileError("ни на одном листе не найдены столбцы заданий инструмента; "
                                  "проверьте, что это выгрузка анкеты «" + str(instrument) + "».", file=path)
-        file_rows.append({"file": str(path), "sha256": _sha256(path), "format": facts["format"],
+        file_rows.append({"file": str(path), "sha256": sha256_file(path), "format": facts["format"],
                           "encoding": facts.get("encoding", ""), "rows": n_file,
                           "accepted": acc_file, "excluded": exc_file})
 

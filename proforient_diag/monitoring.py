@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .errors import DataError, DiagError, InputFileError, InstrumentError
+from .errors import DataError, InputFileError, InstrumentError
 from .ingest import municipalities, read_table
 from .instrument import normalize_text
 from .report.fmt import fmt_pct

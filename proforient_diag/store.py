@@ -71,7 +71,6 @@ Own numerics: none. DuckDB does the storage, filtering and transactions; pandas 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -132,14 +131,6 @@ _FILE_TABLES = ("responses", "scores", "exclusions", "issues", "score_missing")
 def _q(name: str) -> str:
     """Quote an SQL identifier."""
     return '"' + str(name).replace('"', '""') + '"'
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _as_list(x) -> list | None:
@@ -474,7 +465,7 @@ class Store:
         by_sha = dict(zip(cur["sha256"], cur["file"]))
         rows, seen = [], {}
         for p in files:
-            sha = _sha256(p)
+            sha = _ingest.sha256_file(p)
             prev = by_name.get(p.name)
             note, prev_acc = "", None
             if prev is not None and prev[0] == sha:

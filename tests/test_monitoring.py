@@ -3,7 +3,6 @@ accounting, hand-computed aggregation, planted growth and the planted activity a
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pandas as pd
 import pytest
 
 from proforient_diag.errors import DiagError
-from proforient_diag.monitoring import (FormError, activity_association, aggregate, change, completeness,
+from proforient_diag.monitoring import (FormError, activity_association, aggregate, change,
                                         composite_index, conclusions, load_monitoring_spec, read_forms,
                                         targets, write_form_template)
 

@@ -111,7 +111,7 @@ class _GroupIndex:
 
     def jacobian(self, x, npar: int, mats=None):
         """d vec(Sigma)/d x as (npar, p, p) and d mu / d x as (npar, p)."""
-        p, m = self.p, self.m
+        p = self.p
         L, T, P, nu, al = mats if mats is not None else self.matrices(x)
         dS = np.zeros((npar, p, p))
         dm = np.zeros((npar, p))
@@ -515,7 +515,7 @@ class OrdinalStats:
                 S[k, k] = _phi(t[k + 1]) / P[k]        # tau_k is the upper bound of cat k
                 S[k + 1, k] = -_phi(t[k + 1]) / P[k + 1]
             uni.append(S)
-        pair_rho_sc, pair_th_sc = [], []
+        pair_rho_sc = []
         A21 = np.zeros((npair, nth))
         for r_idx, (i, j) in enumerate(self.pairs):
             tab = np.bincount(Y[:, i] * self.K[j] + Y[:, j],

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ._keys import as_item_matrix, cov2cor, key_vector, pairwise_cor, pairwise_cov, reverse, smc
+from ._keys import as_item_matrix, cov2cor, key_vector, pairwise_cov, smc
 
 
 def _alpha1(C: np.ndarray, R: np.ndarray) -> dict:

@@ -10,7 +10,6 @@ runner writes it beside each note as ``NAME.manifest.json`` and appends
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import platform
 import sys
@@ -19,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .fmt import fmt_date, fmt_int
+from ..ingest import sha256_file  # noqa: F401 (re-exported: report.manifest.sha256_file)
 
 #: Distributions whose versions are recorded (distribution names on PyPI).
 KEY_PACKAGES = (
@@ -27,15 +27,6 @@ KEY_PACKAGES = (
 )
 
 MANIFEST_SCHEMA = 1
-
-
-def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file, read in chunks (large survey exports do not fit in memory twice)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _version(dist: str) -> str | None:
