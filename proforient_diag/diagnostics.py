@@ -1393,6 +1393,14 @@ def _verb(verdict: str) -> str:
                                                                      "значимо")
 
 
+def _adjusted_only(lo: float, hi: float) -> str:
+    """Why a change whose unadjusted CI excludes zero is still called not significant."""
+    if (lo > 0) or (hi < 0):
+        return (": доверительный интервал не включает 0, но после поправки на множественные "
+                "сравнения изменение не значимо")
+    return ""
+
+
 def _points(x: float) -> str:
     a = abs(x)
     return f"{fmt_num(a, 1)} балла"
@@ -1435,7 +1443,7 @@ def conclusions(diag: Diagnostics) -> list[str]:
                 out.append(f"{when.capitalize()} средняя величина индекса{where} {_verb(v)} "
                            f"(разность {fmt_num(r['diff'], 1)} балла, 95 % ДИ "
                            f"{_ci(r['ci_low'], r['ci_high'])}; p с поправкой Холма "
-                           f"{_p(r['p_adj'])}).")
+                           f"{_p(r['p_adj'])}){_adjusted_only(r['ci_low'], r['ci_high'])}.")
             else:
                 out.append(f"{when.capitalize()} средняя величина индекса{where} {_verb(v)} на "
                            f"{_points(r['diff'])} (95 % ДИ {_ci(r['ci_low'], r['ci_high'])}), "
@@ -1453,7 +1461,7 @@ def conclusions(diag: Diagnostics) -> list[str]:
                 out.append(f"Доля обучающихся с {lvl} уровнем {when} {_verb(v)} "
                            f"({fmt_num(r['diff_pp'], 1)} п. п., 95 % ДИ "
                            f"{_ci(r['ci_low_pp'], r['ci_high_pp'])}; p с поправкой Холма "
-                           f"{_p(r['p_adj'])}).")
+                           f"{_p(r['p_adj'])}){_adjusted_only(r['ci_low_pp'], r['ci_high_pp'])}.")
             else:
                 out.append(f"Доля обучающихся с {lvl} уровнем {when} {_verb(v)} на "
                            f"{fmt_num(abs(r['diff_pp']), 1)} п. п. (95 % ДИ "
