@@ -100,6 +100,15 @@ def cmd_score(args) -> int:
         missing.append(sc.missing)
     scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     drop = [c for c in ("date",) if c in scores]
+    key_note = ""
+    if args.key_file or os.environ.get("PROFORIENT_KEY"):
+        from .privacy import load_key, pseudonymise
+        key = load_key(Path(args.key_file) if args.key_file else None)
+        for t in (scores, res.exclusions, res.issues, *missing):
+            if "respondent_id" in t and len(t):
+                t["respondent_id"] = pseudonymise(t["respondent_id"].astype("string").fillna(""), key) \
+                    .where(t["respondent_id"].notna(), None)
+        key_note = " Коды участников заменены псевдонимами (ключ не записан)."
     out = Path(args.out)
     written = []
     written += _write_table(scores.drop(columns=drop), out / "scores")
@@ -110,7 +119,7 @@ def cmd_score(args) -> int:
     n_in = int(res.files["rows"].sum())
     print(f"Строк во входных файлах: {n_in}; оценено: {len(scores)}; в журнале исключений: "
           f"{len(res.exclusions)} (сумма {len(scores) + len(res.exclusions)}).")
-    print("Записано: " + ", ".join(str(p) for p in written if p.suffix == ".csv"))
+    print("Записано: " + ", ".join(str(p) for p in written if p.suffix == ".csv") + key_note)
     return 0
 
 
@@ -201,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("score", help="оценить анкеты: баллы по шкалам, индекс, уровни, журнал исключений")
     common(sp)
     sp.add_argument("--out", default="out", help="папка для результатов (по умолчанию out)")
+    sp.add_argument("--key-file", default=None,
+                    help="ключ псевдонимизации: коды участников в результатах заменяются псевдонимами "
+                         "(по умолчанию — ключ из PROFORIENT_KEY, если задан; иначе коды школ сохраняются)")
     sp.set_defaults(func=cmd_score)
 
     sp = sub.add_parser("codebook", help="кодбук инструмента (Markdown и XLSX)")

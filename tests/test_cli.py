@@ -93,3 +93,18 @@ def test_municipal_note_in_three_formats_passes_the_privacy_audit(tmp_path):
     assert len(doc.tables) >= 10 and len(doc.inline_shapes) >= 3
     text = subprocess.run(["pdftotext", str(d / f"{stem}.pdf"), "-"], capture_output=True, text=True).stdout
     assert "Крапивинский" in text and "\ufffd" not in text
+
+
+def test_score_with_a_key_writes_pseudonyms_only(tmp_path):
+    from proforient_diag.privacy import create_key, load_key, pseudonymise
+    key_file = create_key(tmp_path / "key.bin")
+    src = Y2026 / "MO07_2026.csv"
+    assert main(["score", str(src), "--year", "2026", "--out", str(tmp_path / "o"), "--key-file", str(key_file)]) == 0
+    scores = pd.read_csv(tmp_path / "o" / "scores.csv")
+    original = pd.read_csv(src, dtype=str)["respondent_id"]
+    assert scores["respondent_id"].str.fullmatch(r"P[0-9a-f]{16}").all()
+    assert not set(scores["respondent_id"]) & set(original)
+    expected = set(pseudonymise(original.dropna(), load_key(key_file)))
+    assert set(scores["respondent_id"]) <= expected
+    text = "".join(p.read_text(encoding="utf-8-sig") for p in (tmp_path / "o").glob("*.csv"))
+    assert not any(i in text for i in original.dropna())
