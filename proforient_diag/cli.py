@@ -175,13 +175,16 @@ def cmd_check(args) -> int:
     inst = load_instrument(args.instrument, args.version)
     data_dir = (Path(args.data) if args.data else default_data_dir()).resolve()
     years = [int(y) for y in args.years.split(",")] if args.years else None
+    from .checks import years_in_force
+    inputs = sorted(p for y in (years or years_in_force(data_dir, args.instrument, inst.version))
+                    for p in (data_dir / "diagnostics" / str(y)).glob("*") if p.is_file())
     res = run_note(notebooks_dir() / "instrument_check.ipynb", Path(args.out),
                    {"instrument": args.instrument, "version": inst.version, "band": args.band,
                     "data_dir": str(data_dir), "years": years},
                    name=f"instrument_check_{inst.version}_{args.band}",
                    title=CHECK_TITLE.format(version=inst.version, band=args.band.replace("-", "–")),
                    formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
-                   instrument_versions={args.instrument: inst.version})
+                   instrument_versions={args.instrument: inst.version}, inputs=inputs)
     for p in res.outputs.values():
         print(f"Записано: {p}")
     return 0

@@ -108,3 +108,14 @@ def test_score_with_a_key_writes_pseudonyms_only(tmp_path):
     assert set(scores["respondent_id"]) <= expected
     text = "".join(p.read_text(encoding="utf-8-sig") for p in (tmp_path / "o").glob("*.csv"))
     assert not any(i in text for i in original.dropna())
+
+
+def test_check_writes_the_methodologists_note_with_its_inputs(tmp_path):
+    import json
+    r = run("check", "--band", "5-7", "--version", "2026", "--years", "2026", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "instrument_check_2026_5-7.html").read_text(encoding="utf-8")
+    assert "Надёжность шкал" in html and "ACT04" in html
+    manifest = json.loads((tmp_path / "instrument_check_2026_5-7.manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["inputs"]) == len(list(Y2026.iterdir()))
+    assert manifest["instrument_versions"] == {"psd": 2026}
