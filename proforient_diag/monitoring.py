@@ -10,6 +10,7 @@ roadmap gives none). Nothing about a particular indicator is hard-coded here.
 Flow::
 
     forms (XLSX/CSV, any encoding) ─► read_forms ─► forms (school × year) + exclusions + issues
+    monitoring/<year>/ ─► load_monitoring ─► Store.load_forms (each year once; then only read) ─┤
                                                          │
          aggregate (school → municipality → region) ◄────┘
               ├─► change (year over year, since 2018, within the roadmap's stage)
@@ -53,13 +54,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .errors import DataError, InputFileError, InstrumentError
+from .errors import DataError, InputFileError, InstrumentError, StoreError
 from .ingest import municipalities, read_table
 from .instrument import normalize_text
 from .report.fmt import fmt_pct
 
 __all__ = ["MonitoringSpec", "MonitoringResult", "ActivityAssociation", "load_monitoring_spec",
-           "read_forms", "aggregate", "change", "targets", "composite_index", "completeness",
+           "read_forms", "load_monitoring", "aggregate", "change", "targets", "composite_index", "completeness",
            "write_form_template", "activity_association", "conclusions", "stage_of",
            "MonitoringSpecError", "FormError", "REGION"]
 
@@ -242,7 +243,7 @@ def stage_of(years, spec: MonitoringSpec) -> pd.Series:
 
 @dataclass(frozen=True)
 class MonitoringResult:
-    """What :func:`read_forms` accepted and what it did not.
+    """What :func:`read_forms` (or :func:`load_monitoring`, through the store) accepted and what not.
 
     Attributes
     ----------
@@ -263,6 +264,15 @@ class MonitoringResult:
         municipality_code, municipality.
     completeness : DataFrame
         Per year and municipality (and the region): expected, received, share (%).
+    years : tuple of int
+        (:func:`load_monitoring`) the years with forms; ``exclusions``, ``issues`` and ``files``
+        then carry a ``year`` column and name files without their folder.
+    missing_years : tuple of int
+        (:func:`load_monitoring`) requested years without a folder of forms.
+    store_path : str
+        (:func:`load_monitoring`) the store read, or «временное хранилище».
+    reports : tuple of LoadReport
+        (:func:`load_monitoring`) what this call loaded, one report per year.
     """
 
     forms: pd.DataFrame
@@ -271,6 +281,10 @@ class MonitoringResult:
     files: pd.DataFrame
     missing_schools: pd.DataFrame
     completeness: pd.DataFrame
+    years: tuple = ()
+    missing_years: tuple = ()
+    store_path: str = ""
+    reports: tuple = field(default=(), repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         return self.forms
@@ -278,13 +292,21 @@ class MonitoringResult:
     def summary(self) -> pd.DataFrame:
         """Per-file accounting with Russian headers and the reasons of exclusion."""
         f = self.files.copy()
-        reasons = (self.exclusions.assign(r=self.exclusions["reason"].str.replace(r" \(.*|«.*", "", regex=True))
-                   .groupby("source_file")["r"]
+        ex = self.exclusions
+        # a sheet's rows are labelled "file [sheet]": count them under their file
+        key = ["year"] if "year" in ex.columns and "year" in f.columns else []
+        reasons = (ex.assign(r=ex["reason"].str.replace(r" \(.*|«.*", "", regex=True),
+                             file=ex["source_file"].astype(str).str.replace(r" \[[^\]]*\]$", "",
+                                                                              regex=True))
+                   .groupby(key + ["file"])["r"]
                    .agg(lambda r: "; ".join(f"{k}: {v}" for k, v in r.value_counts().items())))
-        f["Причины исключения"] = f["file"].map(reasons).fillna("")
+        idx = pd.MultiIndex.from_frame(f[key + ["file"]]) if key else f["file"]
+        f["Причины исключения"] = reasons.reindex(idx).fillna("").to_numpy()
+        if "year" in f.columns:  # a label, not a number to format («2 026»)
+            f["year"] = f["year"].astype(str)
         return f.drop(columns=["sha256"]).rename(columns={
-            "file": "Файл", "format": "Формат", "encoding": "Кодировка", "rows": "Строк",
-            "accepted": "Принято", "excluded": "Исключено"})
+            "year": "Год", "file": "Файл", "format": "Формат", "encoding": "Кодировка",
+            "rows": "Строк", "accepted": "Принято", "excluded": "Исключено"})
 
 
 def _resolve(paths) -> list[Path]:
@@ -509,6 +531,133 @@ def read_forms(paths, *, schools: pd.DataFrame, enrolment: pd.DataFrame | None =
         raise RuntimeError(f"accounting identity broken for {bad['file'].tolist()}")
     return MonitoringResult(forms, exclusions.reset_index(drop=True), issues.reset_index(drop=True),
                             files, missing, comp)
+
+
+def _form_files(folder: Path) -> list[Path]:
+    """The form files of a folder (as :func:`read_forms` finds them), or none."""
+    try:
+        return _resolve(folder)
+    except FormError:
+        return []
+
+
+def load_monitoring(data_dir: str | Path, years: Iterable[int], *,
+                    store_path: str | Path | None = None, key: bytes | str | None = None,
+                    spec: MonitoringSpec | None = None) -> MonitoringResult:
+    """The monitoring forms of ``years`` from ``data_dir/monitoring/<year>/``, through the store.
+
+    Each year's folder is loaded with :meth:`proforient_diag.store.Store.load_forms` (files
+    already stored with the same SHA-256 and the same register are skipped, so a repeated run only
+    reads the store back); then the forms, exclusions, issues and per-file accounting of all the
+    years are read back, and the schools that sent no form and the completeness are computed from
+    them with the current register.
+
+    Parameters
+    ----------
+    data_dir : path
+        The data folder: ``monitoring/<year>/`` (form files), ``schools.csv`` (the register) and,
+        when present, ``school_enrolment.csv`` (year, school_id, n_students).
+    years : iterable of int
+        Years to read, e.g. ``range(2018, year + 1)``; the last one must have a folder of forms,
+        earlier years without one are skipped and listed in ``missing_years``.
+    store_path : path, optional
+        The DuckDB store. Default: the notes' cache store of ``data_dir``
+        (:func:`proforient_diag.store.cache_store_path`, the file
+        :func:`proforient_diag.diagnostics.load_waves` fills, so one store holds the waves and the
+        forms of a data folder). A cache store locked by a parallel note is waited for, then
+        replaced by a private temporary one (:func:`proforient_diag.store.with_store`); a form
+        file that has left the folder is removed from the cache store
+        (:meth:`~proforient_diag.store.Store.remove_forms`), while a named store holding such a
+        file is an error.
+    key : bytes or str, optional
+        Only to find the cache store (its name carries the key tag); the forms hold no personal
+        data and are not pseudonymised. Default as in ``load_waves``: ``PROFORIENT_KEY``, else the
+        local key of the cache folder.
+    spec : MonitoringSpec, optional
+        Default :func:`load_monitoring_spec`.
+
+    Returns
+    -------
+    MonitoringResult
+        With ``years``, ``missing_years``, ``store_path`` and ``reports`` filled; ``forms`` as
+        :func:`read_forms` returns them (``source_file`` is the file name, with « [sheet]» for a
+        sheet of a workbook).
+
+    Raises
+    ------
+    InputFileError
+        No folder of forms for the last year, or no ``schools.csv``.
+    FormError
+        A form file cannot be read (nothing of that year is written).
+    StoreError
+        A named store holds a file no longer in the folder, or the store cannot be written.
+    """
+    from .store import Store, cache_store_path, with_store
+
+    data_dir = Path(data_dir)
+    years = sorted({int(y) for y in years})
+    if not years:
+        raise DataError("не заданы годы мониторинга.")
+    root = data_dir / "monitoring"
+    files = {y: _form_files(root / str(y)) for y in years if (root / str(y)).is_dir()}
+    present = [y for y in years if files.get(y)]
+    if years[-1] not in present:
+        raise InputFileError(f"нет папки с формами мониторинга за {years[-1]} год; положите формы "
+                             f"в {root / str(years[-1])}.", file=root / str(years[-1]))
+    if not (data_dir / "schools.csv").is_file():
+        raise InputFileError("нет справочника школ schools.csv; положите его в папку с данными.",
+                             file=data_dir / "schools.csv")
+    schools = pd.read_csv(data_dir / "schools.csv", encoding="utf-8")
+    enrolment = (pd.read_csv(data_dir / "school_enrolment.csv", encoding="utf-8")
+                 if (data_dir / "school_enrolment.csv").is_file() else None)
+    spec = spec or load_monitoring_spec()
+    if store_path is None:
+        from .diagnostics import _resolve_key
+        path, cache = cache_store_path(data_dir, _resolve_key(key)[0]), True
+    else:
+        path, cache = Path(store_path), False
+
+    def work(st: Store):
+        stored = st.form_loads(current=True)
+        reports = []
+        for y in present:
+            gone = sorted(set(stored.loc[stored["year"] == y, "file"]) - {p.name for p in files[y]})
+            if gone and not cache:
+                raise StoreError(f"в хранилище есть формы {y} года из файлов, которых больше нет в "
+                                 f"папке ({', '.join(gone)}); укажите новое хранилище.", file=path)
+            if gone:  # before loading: a removed file must not keep its schools' forms
+                st.remove_forms(y, gone)
+            reports.append(st.load_forms(y, files[y], schools=schools, enrolment=enrolment,
+                                         spec=spec))
+        return (st.forms(present), st.form_exclusions(present), st.form_issues(present),
+                st.form_loads(current=True), tuple(reports))
+
+    (forms, excl, issues, loads, reports), used = with_store(path, work, cache=cache)
+
+    def label(f: pd.DataFrame) -> pd.Series:
+        return f["file"].where(f["sheet"].fillna("") == "", f["file"] + " [" + f["sheet"] + "]")
+
+    meas = [c for c in spec.measures["column"] if c in forms.columns]
+    extra = [c for c in forms.columns if c not in _FORM_CONTEXT and c not in meas
+             and c not in ("file", "sheet")]
+    forms = forms.assign(source_file=label(forms))[_FORM_CONTEXT + meas + extra]
+    excl = excl.assign(source_file=label(excl))[["year", "source_file", "source_row", "school_id",
+                                                 "column", "reason"]]
+    issues = issues.assign(source_file=label(issues))[["year", "source_file", "source_row",
+                                                       "school_id", "column", "value", "reason"]]
+    loads = loads[loads["year"].isin(present)].sort_values(["year", "file"])
+    fl = loads[["year", "file", "sha256", "format", "encoding", "rows", "accepted", "excluded"]]
+    fl = fl.astype({"year": "int64", "rows": "int64", "accepted": "int64", "excluded": "int64"})
+    return MonitoringResult(
+        forms=forms, exclusions=excl, issues=issues, files=fl.reset_index(drop=True),
+        missing_schools=_missing_schools(forms, schools, enrolment),
+        completeness=completeness(forms, schools, enrolment, years=present),
+        years=tuple(present), missing_years=tuple(y for y in years if y not in present),
+        store_path=str(used) if used is not None else "временное хранилище", reports=reports)
+
+
+_FORM_CONTEXT = ["source_file", "source_row", "year", "school_id", "municipality_code",
+                 "municipality", "n_students_form", "n_students"]
 
 
 def _read_frame(df, source, first_row, roles, spec, reg, mo_names, year, path, form_cols, kind, mapped):

@@ -54,6 +54,50 @@ Tables
 ``issues``         cell-level corrections and file notes: as exclusions plus ``value``.
 ``score_missing``  why a scale or the total was not computed (``ScoreResult.missing``).
 
+Monitoring forms (:meth:`Store.load_forms`)
+-------------------------------------------
+The roadmap monitoring forms (one per school and year, read with
+:func:`proforient_diag.monitoring.read_forms`) live beside the waves, in four tables of their own:
+
+``form_loads``       one row per form file version loaded: load_id, year, file, path, sha256,
+                     format, encoding, rows, accepted, excluded, issues, loaded_at, spec (the spec
+                     file), register_sha256, status, current, replaced_by.
+``forms``            one row per school and year: load_id, year, file, sheet, source_row,
+                     school_id, municipality_code, municipality, n_students_form, n_students, then
+                     one DOUBLE column per form measure of the spec (counts and percentages as
+                     numbers, yes/no as 1/0, NULL = empty or rejected cell; the derived 4.3 total
+                     too). A measure first produced by a new spec version is added to the table
+                     inside the loading transaction, as score columns are.
+``form_exclusions``  rows not accepted: load_id, year, file, sheet, source_row, school_id, column,
+                     reason.
+``form_issues``      rejected or doubtful cells: as form_exclusions plus ``value``.
+
+Why a parallel ``form_loads`` rather than a shared ``loads`` with a kind column: the two kinds of
+file have different provenance (an instrument version vs a form spec and a school register), the
+diagnostics readers (:meth:`Store.years`, :meth:`Store.loads`, the cache check of
+:func:`proforient_diag.diagnostics.load_waves`, which compares ``loads`` with the files of a year's
+folder) keep their meaning unchanged, file names are matched within one kind only, and a store
+made before the forms existed gains the new tables with ``CREATE TABLE IF NOT EXISTS`` — no
+migration of ``loads`` and no new schema version. The guarantees are the same as for the waves:
+one transaction per load, «без изменений» / «заменён» / «добавлен» by file name and SHA-256,
+rollback on any failure. Rows depend on the school register and the enrolment as well as on the
+file (a school missing from the register is excluded; the official number of students replaces the
+form's), so a file is also re-read («заменён», with a note) when ``register_sha256`` — a digest of
+the spec, the register's school codes and municipalities, and the year's enrolment — has changed.
+
+The forms carry school codes, not personal data: nothing is pseudonymised, and nothing about a
+person is stored (the form has no such column; columns the spec does not know are never read, so a
+«ФИО ответственного» added by a school does not reach the store; the text of a rejected cell is
+kept in ``form_issues.value`` unless it is shaped like a person's name — «Иванова М. П.» written
+into a yes/no cell — which is replaced by a note to look at the cell in the file).
+
+One form per school and year:
+``read_forms`` keeps the first form of a school-year among the files it reads together, and the
+store extends the rule across loads (a school-year already stored from another file is moved to
+``form_exclusions``), so ``rows = accepted + excluded`` holds per file in ``form_loads``. A row
+whose «Год» differs from the year being loaded is excluded too (each year's forms are replaced as a
+whole by file name within the year).
+
 Why the answers are long and the scores wide
 --------------------------------------------
 The instrument is versioned (2018, 2021, 2024, 2026, …) and every version adds, drops or splits
@@ -71,6 +115,12 @@ Own numerics: none. DuckDB does the storage, filtering and transactions; pandas 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -80,11 +130,11 @@ import pandas as pd
 
 from . import ingest as _ingest
 from . import scoring as _scoring
-from .errors import DiagError, InputFileError, StoreError
+from .errors import DataError, DiagError, InputFileError, StoreError
 from .instrument import load_instrument
 
-__all__ = ["Store", "LoadReport", "STATUS_ADDED", "STATUS_UNCHANGED", "STATUS_REPLACED",
-           "SCHEMA_VERSION"]
+__all__ = ["Store", "LoadReport", "StoreLockedError", "STATUS_ADDED", "STATUS_UNCHANGED",
+           "STATUS_REPLACED", "SCHEMA_VERSION", "cache_store_path", "with_store"]
 
 SCHEMA_VERSION = "1"
 STATUS_ADDED = "добавлен"
@@ -123,9 +173,30 @@ _SCHEMA: dict[str, dict[str, str]] = {
     "score_missing": {"load_id": "BIGINT", "year": "INTEGER", "file": "VARCHAR",
                       "sheet": "VARCHAR", "source_row": "INTEGER", "respondent_pid": "VARCHAR",
                       "scale": "VARCHAR", "reason": "VARCHAR"},
+    "form_loads": {
+        "load_id": "BIGINT", "year": "INTEGER", "file": "VARCHAR", "path": "VARCHAR",
+        "sha256": "VARCHAR", "format": "VARCHAR", "encoding": "VARCHAR", "rows": "BIGINT",
+        "accepted": "BIGINT", "excluded": "BIGINT", "issues": "BIGINT", "loaded_at": "TIMESTAMP",
+        "spec": "VARCHAR", "register_sha256": "VARCHAR", "status": "VARCHAR",
+        "current": "BOOLEAN", "replaced_by": "BIGINT"},
+    "forms": {"load_id": "BIGINT", "year": "INTEGER", "file": "VARCHAR", "sheet": "VARCHAR",
+              "source_row": "INTEGER", "school_id": "VARCHAR", "municipality_code": "VARCHAR",
+              "municipality": "VARCHAR", "n_students_form": "DOUBLE", "n_students": "DOUBLE"},
+    "form_exclusions": {"load_id": "BIGINT", "year": "INTEGER", "file": "VARCHAR",
+                        "sheet": "VARCHAR", "source_row": "INTEGER", "school_id": "VARCHAR",
+                        "column": "VARCHAR", "reason": "VARCHAR"},
+    "form_issues": {"load_id": "BIGINT", "year": "INTEGER", "file": "VARCHAR", "sheet": "VARCHAR",
+                    "source_row": "INTEGER", "school_id": "VARCHAR", "column": "VARCHAR",
+                    "value": "VARCHAR", "reason": "VARCHAR"},
 }
 #: Tables holding rows of a loaded file (deleted when the file is replaced).
 _FILE_TABLES = ("responses", "scores", "exclusions", "issues", "score_missing")
+#: Tables holding rows of a loaded form file.
+_FORM_TABLES = ("forms", "form_exclusions", "form_issues")
+
+
+class StoreLockedError(StoreError):
+    """The store file is held for writing by another process (wait and retry, or use another)."""
 
 
 def _q(name: str) -> str:
@@ -141,6 +212,57 @@ def _as_list(x) -> list | None:
     return list(x)
 
 
+def _locate(frame: pd.DataFrame, path_to_name: dict[str, str]) -> pd.DataFrame:
+    """Add ``file`` (the name) and ``sheet`` from a ``source_file`` label "path" or "path [sheet]"."""
+    src = frame["source_file"].astype(str)
+    labels = src.unique()  # one label per file or sheet: map the few distinct ones
+    base = {lb: _ingest._file_of(lb) for lb in labels}
+    sheet = {lb: lb[len(base[lb]) + 2:-1] if lb != base[lb] else "" for lb in labels}
+    return frame.assign(file=src.map({lb: path_to_name[b] for lb, b in base.items()}).to_numpy(),
+                        sheet=src.map(sheet).to_numpy())
+
+
+_NAME_LIKE = re.compile(
+    r"^\s*[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?:\s+[А-ЯЁ][а-яё]+){1,2}\s*$"   # Фамилия Имя [Отчество]
+    r"|[А-ЯЁ][а-яё]+\s+[А-ЯЁ]\.\s*[А-ЯЁ]\."                               # Фамилия И. О.
+    r"|[А-ЯЁ]\.\s*[А-ЯЁ]\.\s*[А-ЯЁ][а-яё]+")                              # И. О. Фамилия
+NAME_MASK = "похоже на ФИО — не сохранено, см. ячейку в файле"
+
+
+def _mask_names(values: pd.Series) -> np.ndarray:
+    """Cell texts of issues as strings, with anything shaped like a person's name masked.
+
+    A school may write the responsible teacher's name into a yes/no cell; the cell is rejected
+    and reported, but the name must not reach the store.
+    """
+    out = np.full(len(values), None, dtype=object)
+    for i, (x, ok) in enumerate(zip(values.astype(object), values.notna().to_numpy())):
+        if ok:  # few cells: the issues of a year's forms
+            t = str(x)
+            out[i] = NAME_MASK if _NAME_LIKE.search(t) else t
+    return out
+
+
+def _register_digest(year: int, schools: pd.DataFrame, enrolment: pd.DataFrame | None,
+                     spec) -> str:
+    """SHA-256 of what besides a form file decides its stored rows.
+
+    The spec (its parsed YAML), the register's school codes with their municipalities, and the
+    year's enrolment (school, number of students); order of rows and extra columns do not matter.
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps(spec.raw, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
+    reg = (schools[["school_id", "municipality_code"]].astype(str)
+           .drop_duplicates("school_id").sort_values("school_id"))
+    h.update(b"\x00schools\x00" + reg.to_csv(index=False).encode("utf-8"))
+    if enrolment is not None:
+        e = enrolment[enrolment["year"].astype(int) == int(year)]
+        e = (e.assign(school_id=e["school_id"].astype(str)).groupby("school_id")["n_students"]
+             .sum().sort_index())
+        h.update(b"\x00enrolment\x00" + e.to_csv().encode("utf-8"))
+    return h.hexdigest()
+
+
 def _plural(n: int, one: str, few: str, many: str) -> str:
     n10, n100 = n % 10, n % 100
     if n10 == 1 and n100 != 11:
@@ -154,7 +276,7 @@ def _plural(n: int, one: str, few: str, many: str) -> str:
 
 @dataclass(frozen=True)
 class LoadReport:
-    """What one :meth:`Store.load` did, file by file.
+    """What one :meth:`Store.load` or :meth:`Store.load_forms` did, file by file.
 
     Attributes
     ----------
@@ -166,11 +288,14 @@ class LoadReport:
         One row per input file: file (name), path, status («добавлен», «без изменений»,
         «заменён»), sha256, rows, accepted, excluded, issues, previous_accepted (the accepted rows
         of the replaced version, for «заменён»), note.
+    kind : {"diagnostics", "monitoring"}
+        Answer sheets (:meth:`Store.load`) or monitoring forms (:meth:`Store.load_forms`).
     """
 
     year: int
     load_id: int | None
     files: pd.DataFrame
+    kind: str = "diagnostics"
 
     @property
     def changed(self) -> bool:
@@ -194,12 +319,15 @@ class LoadReport:
             n = int((f["status"] == status).sum())
             if n:
                 parts.append(f"{n} {_plural(n, one, few, many)}")
-        head = f"Загрузка {self.year} года: " + (", ".join(parts) if parts else "нет файлов") + "."
+        what = "форм мониторинга " if self.kind == "monitoring" else ""
+        head = (f"Загрузка {what}{self.year} года: " + (", ".join(parts) if parts else "нет файлов")
+                + ".")
         written = f[f["status"] != STATUS_UNCHANGED]
         if not len(written):
             return head + " Хранилище не изменилось."
         acc, exc = int(written["accepted"].sum()), int(written["excluded"].sum())
-        return (head + f" Принято анкет: {acc}, исключено: {exc}"
+        unit = "форм" if self.kind == "monitoring" else "анкет"
+        return (head + f" Принято {unit}: {acc}, исключено: {exc}"
                 f" (загрузка № {self.load_id}).")
 
 
@@ -238,7 +366,7 @@ class Store:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
-                raise StoreError("хранилище открыто для записи другим процессом; закройте его "
+                raise StoreLockedError("хранилище открыто для записи другим процессом; закройте его "
                                  "там и повторите.", file=self.path) from None
             raise StoreError(f"файл не открывается как хранилище DuckDB ({str(exc).splitlines()[0]}).",
                              file=self.path) from None
@@ -273,7 +401,7 @@ class Store:
 
     @property
     def con(self):
-        """The DuckDB connection, for one's own SQL (read it; write only through :meth:`load`)."""
+        """The DuckDB connection, for one's own SQL (read it; write only through the loaders)."""
         if self._con is None:
             raise StoreError("хранилище закрыто; откройте его снова.", file=self.path)
         return self._con
@@ -393,12 +521,7 @@ class Store:
 
         # everything keyed by file name and pseudonym; original ids dropped here
         def where(frame: pd.DataFrame) -> pd.DataFrame:
-            src = frame["source_file"].astype(str)
-            labels = src.unique()  # one label per file or sheet: map the few distinct ones
-            base = {lb: _ingest._file_of(lb) for lb in labels}
-            sheet = {lb: lb[len(base[lb]) + 2:-1] if lb != base[lb] else "" for lb in labels}
-            return frame.assign(file=src.map({lb: path_to_name[b] for lb, b in base.items()})
-                                .to_numpy(), sheet=src.map(sheet).to_numpy())
+            return _locate(frame, path_to_name)
 
         def pids(ids: pd.Series) -> np.ndarray:
             text = ids.astype(object).where(ids.notna(), "").astype(str).str.strip()
@@ -442,9 +565,193 @@ class Store:
         load_id = self._write(year, plan, counts, tables, replaced, insts, instrument, check)
         return LoadReport(year, load_id, self._report_frame(year, plan, counts))
 
+    def load_forms(self, year: int, paths: str | Path | Iterable[str | Path], *,
+                   schools: pd.DataFrame, enrolment: pd.DataFrame | None = None,
+                   spec=None) -> LoadReport:
+        """Load a year's roadmap monitoring forms: read, validate and write in one transaction.
+
+        The files are read with :func:`proforient_diag.monitoring.read_forms` (every row
+        accounted for); rows are keyed by file name within the year, as in :meth:`load`: the same
+        file again is «без изменений» (nothing read), a corrected file under the same name is
+        «заменён» (its rows in ``forms``, ``form_exclusions`` and ``form_issues`` deleted and the
+        new ones inserted, the previous ``form_loads`` row kept as history), a new name is
+        «добавлен». A file is also re-read when the register digest (spec, school register,
+        the year's enrolment) differs from the one it was loaded with. Any failure — an unreadable
+        file among good ones, an error while writing — leaves the store as it was.
+
+        Parameters
+        ----------
+        year : int
+            The monitoring year; rows whose «Год» is another year are excluded (with the reason).
+            Forms without a «Год» column take this year.
+        paths : path, folder or list of them
+            Form files (XLSX/CSV); folders are searched recursively.
+        schools : DataFrame
+            The school register (school_id, municipality_code).
+        enrolment : DataFrame, optional
+            year, school_id, n_students: the official number of students (see ``read_forms``).
+        spec : MonitoringSpec, optional
+            Default :func:`proforient_diag.monitoring.load_monitoring_spec`.
+
+        Returns
+        -------
+        LoadReport
+            ``kind="monitoring"``; per file: status and rows, accepted, excluded, issues.
+
+        Raises
+        ------
+        FormError, InputFileError
+            A file cannot be read as a form (nothing is written).
+        DataError
+            The register lacks school_id or municipality_code.
+        StoreError
+            The store is read-only, two inputs share a file name, or the write failed (rolled
+            back; the store is unchanged).
+        """
+        from . import monitoring as _mon
+
+        if self.read_only:
+            raise StoreError("хранилище открыто только для чтения; откройте его без read_only, "
+                             "чтобы загрузить формы мониторинга.", file=self.path)
+        year = int(year)
+        spec = spec or _mon.load_monitoring_spec()
+        for c in ("school_id", "municipality_code"):
+            if c not in schools.columns:
+                raise DataError(f"в справочнике школ нет столбца «{c}»; передайте таблицу "
+                                "schools.csv.", column=c)
+        files = self._input_files(paths, _mon._resolve)
+        context = _register_digest(year, schools, enrolment, spec)
+        plan = self._plan(year, files, "form_loads", context)
+        to_read = plan[plan["status"] != STATUS_UNCHANGED]
+        if not len(to_read):
+            return LoadReport(year, None, self._report_frame(year, plan, table="form_loads"),
+                              "monitoring")
+        res = _mon.read_forms([Path(p) for p in to_read["path"]], schools=schools,
+                              enrolment=enrolment, spec=spec, year=year)
+        path_to_name = {str(Path(p)): n for p, n in zip(to_read["path"], to_read["file"])}
+        replaced = to_read.loc[to_read["status"] == STATUS_REPLACED, "file"].tolist()
+        counts = res.files.assign(file=res.files["file"].map(path_to_name)).set_index("file")
+        counts = counts[["format", "encoding", "rows", "accepted", "excluded"]].copy()
+
+        forms = _locate(res.forms, path_to_name)
+        excl = _locate(res.exclusions, path_to_name) if len(res.exclusions) else None
+        issues = _locate(res.issues, path_to_name) if len(res.issues) else None
+        # rows that cannot stay: a form of another year; a school-year stored from another file
+        other_year = forms["year"].to_numpy() != year
+        have = self.con.execute(
+            "SELECT school_id, file, source_row FROM forms WHERE year = ? AND NOT "
+            "list_contains(?, file)", [year, replaced]).fetchdf().drop_duplicates("school_id")
+        have = have.set_index("school_id")
+        dup = forms["school_id"].isin(have.index).to_numpy() & ~other_year
+        move = other_year | dup
+        if move.any():
+            m = forms.loc[move]
+            first = have.reindex(m["school_id"])
+            reason = np.where(
+                other_year[move],
+                [f"форма за {int(y)} год среди форм {year} года; перенесите её в файл своего года"
+                 for y in m["year"]],
+                ("повторная форма ОО за " + str(year) + " год (принята ранее: "
+                 + first["file"].astype(str) + ", строка "
+                 + first["source_row"].astype("Int64").astype(str)
+                 + "); оставьте в файлах одну форму").to_numpy())
+            moved = pd.DataFrame({
+                "file": m["file"].to_numpy(), "sheet": m["sheet"].to_numpy(),
+                "source_row": m["source_row"].to_numpy(), "school_id": m["school_id"].to_numpy(),
+                "column": np.where(other_year[move], "Год", "school_id"), "reason": reason})
+            excl = moved if excl is None else pd.concat([excl, moved], ignore_index=True)
+            n = moved["file"].value_counts()
+            counts["accepted"] -= n.reindex(counts.index).fillna(0).astype(int)
+            counts["excluded"] += n.reindex(counts.index).fillna(0).astype(int)
+            if issues is not None:
+                gone = set(zip(moved["file"], moved["sheet"], moved["source_row"]))
+                keep = [k not in gone for k in zip(issues["file"], issues["sheet"],
+                                                   issues["source_row"])]
+                issues = issues[keep]
+            forms = forms.loc[~move]
+        tables = {"forms": forms.drop(columns="source_file").reset_index(drop=True)}
+        if excl is not None and len(excl):
+            tables["form_exclusions"] = excl.drop(columns="source_file", errors="ignore").assign(
+                year=year)
+        if issues is not None and len(issues):
+            tables["form_issues"] = issues.drop(columns="source_file").assign(
+                year=year, value=_mask_names(issues["value"]))
+        per_file = (tables["form_issues"]["file"].value_counts() if "form_issues" in tables
+                    else pd.Series(dtype=int))
+        counts["issues"] = per_file.reindex(counts.index).fillna(0).astype(int)
+        load_id = self._write_forms(year, plan, counts, tables, replaced, context, spec.path)
+        return LoadReport(year, load_id, self._report_frame(year, plan, counts, "form_loads"),
+                          "monitoring")
+
+    def remove_forms(self, year: int, files: str | Iterable[str]) -> int:
+        """Remove the forms of files (by name) from a year, in one transaction.
+
+        For a cache of a data folder from which a file was deleted. The rows of ``forms``,
+        ``form_exclusions`` and ``form_issues`` go; the ``form_loads`` rows stay as history with
+        ``current = false`` and no ``replaced_by``. Returns the number of files removed.
+        """
+        if self.read_only:
+            raise StoreError("хранилище открыто только для чтения.", file=self.path)
+        names = [Path(str(f)).name for f in _as_list(files)]
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            n = int(con.execute("SELECT count(*) FROM form_loads WHERE year = ? AND current AND "
+                                "list_contains(?, file)", [int(year), names]).fetchone()[0])
+            for t in _FORM_TABLES:
+                con.execute(f"DELETE FROM {t} WHERE year = ? AND list_contains(?, file)",
+                            [int(year), names])
+            con.execute("UPDATE form_loads SET current = false WHERE year = ? AND current AND "
+                        "list_contains(?, file)", [int(year), names])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return n
+
+    def _write_forms(self, year, plan, counts, tables, replaced, context, spec_path) -> int:
+        """All writes of one form load, in one transaction."""
+        con = self.con
+        now = _dt.datetime.now().replace(microsecond=0)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            load_id = int(con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM form_loads")
+                          .fetchone()[0])
+            for name in replaced:
+                for t in _FORM_TABLES:
+                    con.execute(f"DELETE FROM {t} WHERE year = ? AND file = ?", [year, name])
+                con.execute("UPDATE form_loads SET current = false, replaced_by = ? WHERE year = ? "
+                            "AND file = ? AND current", [load_id, year, name])
+            written = plan[plan["status"] != STATUS_UNCHANGED]
+            loads = pd.DataFrame({
+                "load_id": load_id, "year": year, "file": written["file"].to_numpy(),
+                "path": written["path"].to_numpy(), "sha256": written["sha256"].to_numpy(),
+                "loaded_at": now, "spec": str(spec_path), "register_sha256": context,
+                "status": written["status"].to_numpy(), "current": True, "replaced_by": None})
+            self._insert("form_loads", loads.join(counts, on="file"))
+            for name in _FORM_TABLES:
+                if name not in tables:
+                    continue
+                frame = tables[name].assign(load_id=load_id)
+                if name == "forms":
+                    have = set(self._columns("forms"))
+                    for c in frame.columns:
+                        if c not in have:
+                            con.execute(f"ALTER TABLE forms ADD COLUMN {_q(c)} DOUBLE")
+                self._insert(name, frame)
+            con.execute("COMMIT")
+            return load_id
+        except BaseException as exc:
+            con.execute("ROLLBACK")
+            if isinstance(exc, DiagError) or not isinstance(exc, Exception):
+                raise
+            raise StoreError(f"загрузка форм прервана ({exc.__class__.__name__}: "
+                             f"{str(exc)[:200]}); хранилище оставлено без изменений.",
+                             file=self.path) from exc
+
     @staticmethod
-    def _input_files(paths) -> list[Path]:
-        out = _ingest.resolve_inputs(paths)
+    def _input_files(paths, resolve=None) -> list[Path]:
+        out = (resolve or _ingest.resolve_inputs)(paths)
         for p in out:
             if not p.is_file():
                 raise InputFileError("файл не найден; проверьте путь.", file=p)
@@ -457,19 +764,35 @@ class Store:
                              file=clash.iat[0])
         return out
 
-    def _plan(self, year: int, files: list[Path]) -> pd.DataFrame:
-        """Status of each input file against the current loads of the year."""
+    def _plan(self, year: int, files: list[Path], table: str = "loads",
+              context: str | None = None) -> pd.DataFrame:
+        """Status of each input file against the current loads of the year.
+
+        With ``context`` (the digest of what besides the file decides its rows), a stored file
+        with the same SHA-256 but another context is re-read («заменён»).
+        """
+        ctx = "register_sha256" if context is not None else "NULL"
         cur = self.con.execute(
-            "SELECT file, sha256, accepted FROM loads WHERE year = ? AND current", [year]).fetchdf()
-        by_name = dict(zip(cur["file"], zip(cur["sha256"], cur["accepted"])))
-        by_sha = dict(zip(cur["sha256"], cur["file"]))
+            f"SELECT file, sha256, accepted, {ctx} AS context FROM {table} WHERE year = ? AND "
+            "current", [year]).fetchdf()
+        if context is not None:
+            same = cur["context"] == context
+            by_sha = dict(zip(cur.loc[same, "sha256"], cur.loc[same, "file"]))
+        else:
+            same = pd.Series(True, index=cur.index)
+            by_sha = dict(zip(cur["sha256"], cur["file"]))
+        by_name = dict(zip(cur["file"], zip(cur["sha256"], cur["accepted"], same)))
         rows, seen = [], {}
         for p in files:
             sha = _ingest.sha256_file(p)
             prev = by_name.get(p.name)
             note, prev_acc = "", None
-            if prev is not None and prev[0] == sha:
+            if prev is not None and prev[0] == sha and prev[2]:
                 status, note = STATUS_UNCHANGED, "файл уже загружен"
+            elif prev is not None and prev[0] == sha:
+                status, prev_acc = STATUS_REPLACED, int(prev[1])
+                note = ("файл прежний, но изменились справочник школ, контингент или спецификация "
+                        "формы: строки перечитаны")
             elif sha in by_sha:
                 status = STATUS_UNCHANGED
                 note = f"то же содержимое уже загружено как «{by_sha[sha]}»"
@@ -487,11 +810,12 @@ class Store:
         return pd.DataFrame(rows)
 
     def _report_frame(self, year: int, plan: pd.DataFrame,
-                      counts: pd.DataFrame | None = None) -> pd.DataFrame:
+                      counts: pd.DataFrame | None = None, table: str = "loads") -> pd.DataFrame:
         f = plan.copy()
         stored = self.con.execute(
-            "SELECT file, rows, accepted, excluded, issues FROM loads WHERE current AND year = ? "
-            "AND list_contains(?, file)", [year, f["file"].tolist()]).fetchdf().set_index("file")
+            f"SELECT file, rows, accepted, excluded, issues FROM {table} WHERE current AND "
+            "year = ? AND list_contains(?, file)", [year, f["file"].tolist()]
+        ).fetchdf().set_index("file")
         for c in ("rows", "accepted", "excluded", "issues"):
             vals = f["file"].map(stored[c]) if len(stored) else pd.Series(np.nan, index=f.index)
             if counts is not None:
@@ -628,8 +952,13 @@ class Store:
         return self.con.execute(sql + " ORDER BY load_id, year, file").fetchdf()
 
     def table_counts(self) -> dict[str, int]:
-        """Rows per table."""
-        return {t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in _SCHEMA}
+        """Rows per table (a store opened read-only that predates the form tables lacks them)."""
+        return {t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+                for t in _SCHEMA if self._has_table(t)}
+
+    def _has_table(self, table: str) -> bool:
+        return bool(self.con.execute("SELECT count(*) FROM information_schema.tables WHERE "
+                                     "table_name = ?", [table]).fetchone()[0])
 
     def _filter(self, years, municipality=None, school=None, file=None) -> tuple[str, list]:
         conds, params = [], []
@@ -751,3 +1080,122 @@ class Store:
         where, params = self._filter(years, file=file)
         return self.con.execute(f"SELECT * EXCLUDE (load_id) FROM score_missing{where} ORDER BY "
                                 "year, file, sheet, source_row", params).fetchdf()
+
+    # -- monitoring forms ---------------------------------------------------------------------
+
+    def form_loads(self, *, current: bool = False) -> pd.DataFrame:
+        """The form load history (``current=True``: only the file versions now in the store)."""
+        if not self._has_table("form_loads"):
+            return pd.DataFrame(columns=list(_SCHEMA["form_loads"]))
+        sql = "SELECT * FROM form_loads" + (" WHERE current" if current else "")
+        return self.con.execute(sql + " ORDER BY load_id, year, file").fetchdf()
+
+    def forms(self, years: int | Iterable[int] | None = None,
+              municipality: str | Iterable[str] | None = None, *,
+              school: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Accepted monitoring forms, one row per school and year.
+
+        Parameters
+        ----------
+        years : int or list of int, optional
+            Years to read (default all).
+        municipality : str or list, optional
+            Municipality code (``MO07``) or name, case-insensitive.
+        school : str or list, optional
+            School ids.
+
+        Returns
+        -------
+        DataFrame
+            year, file, sheet, source_row, school_id, municipality_code, municipality,
+            n_students_form, n_students, then the measure columns (floats; NaN = empty or
+            rejected cell), ordered by year and school — the rows and values of
+            ``read_forms(...).forms``, with ``file``/``sheet`` instead of ``source_file``.
+        """
+        if not self._has_table("forms"):
+            return pd.DataFrame(columns=[c for c in _SCHEMA["forms"] if c != "load_id"])
+        where, params = self._filter(years, municipality, school)
+        df = self.con.execute(f"SELECT * EXCLUDE (load_id) FROM forms{where} "
+                              "ORDER BY year, school_id", params).fetchdf()
+        return df.astype({"year": "int64", "source_row": "int64"}).reset_index(drop=True)
+
+    def _form_log(self, table, years, file, school) -> pd.DataFrame:
+        if not self._has_table(table):
+            return pd.DataFrame(columns=[c for c in _SCHEMA[table] if c != "load_id"])
+        where, params = self._filter(years, school=school, file=file)
+        df = self.con.execute(f"SELECT * EXCLUDE (load_id) FROM {table}{where} ORDER BY year, "
+                              "file, sheet, source_row NULLS FIRST", params).fetchdf()
+        return df.astype({"year": "int64"}).reset_index(drop=True)
+
+    def form_exclusions(self, years: int | Iterable[int] | None = None, *,
+                        file: str | Iterable[str] | None = None,
+                        school: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Form rows not accepted: year, file, sheet, source_row, school_id, column, reason."""
+        return self._form_log("form_exclusions", years, file, school)
+
+    def form_issues(self, years: int | Iterable[int] | None = None, *,
+                    file: str | Iterable[str] | None = None,
+                    school: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """Rejected or doubtful form cells: as :meth:`form_exclusions` plus ``value``."""
+        return self._form_log("form_issues", years, file, school)
+
+
+# --------------------------------------------------------------------------- the notes' cache
+
+def cache_store_path(data_dir: str | Path, key: bytes | str) -> Path:
+    """The notes' cache store of a data folder.
+
+    ``default_cache_dir()/stores/<first 12 hex of sha256(resolved data_dir)>-<key tag>.duckdb``,
+    the file :func:`proforient_diag.diagnostics.load_waves` fills; the key tag is the pseudonym
+    of a fixed public string (characters 2–11), so stores built with different keys never mix.
+    """
+    from .diagnostics import _CACHE_TAG, default_cache_dir
+    from .privacy import pseudonymise
+
+    tag = pseudonymise(pd.Series([_CACHE_TAG]), key).iat[0][1:11]
+    h = hashlib.sha256(str(Path(data_dir).resolve()).encode("utf-8")).hexdigest()[:12]
+    return default_cache_dir() / "stores" / f"{h}-{tag}.duckdb"
+
+
+def with_store(path: str | Path, work, *, cache: bool = False, attempts: int = 30,
+               wait: float = 1.0):
+    """Run ``work(store)`` on the store at ``path`` opened for writing, then close it.
+
+    A cache store (``cache=True``) that another process holds — a parallel note — is waited for
+    (``attempts`` tries, ``wait`` seconds apart); if it stays locked or cannot be opened as a
+    store, ``work`` runs on a private temporary store, deleted afterwards (the caller's data are
+    read again; nothing is lost, the run is only slower). A store the caller named is never
+    replaced: its errors are raised.
+
+    Returns
+    -------
+    (result, Path or None)
+        What ``work`` returned, and the store used (None for the temporary one).
+    """
+    path = Path(path)
+    for attempt in range(attempts if cache else 1):
+        try:
+            st = Store(path)
+        except StoreLockedError:
+            if not cache:
+                raise
+            if attempt < attempts - 1:
+                time.sleep(wait)
+            continue
+        except StoreError:
+            if not cache:
+                raise
+            break
+        try:
+            return work(st), path
+        finally:
+            st.close()
+    tmp = Path(tempfile.mkdtemp(prefix="proforient-store-"))
+    try:
+        st = Store(tmp / "store.duckdb")
+        try:
+            return work(st), None
+        finally:
+            st.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
