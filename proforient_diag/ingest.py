@@ -26,6 +26,7 @@ import csv
 import hashlib
 import io
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -58,7 +59,7 @@ DEFAULT_COLUMNS: dict[str, list[str]] = {
 
 _PII_PATTERNS = re.compile(
     r"(фио|фамили|^имя|отчество|^name$|surname|full ?name|дата рождения|birth|телефон|phone|e-?mail|"
-    r"почта|снилс|snils|паспорт|passport|адрес|address)")
+    r"почта|снилс|snils|паспорт|passport|адрес|address|^ученик|^учащ|^обучающ)")
 
 _SEX = {"м": "м", "муж": "м", "мужской": "м", "мальчик": "м", "юноша": "м", "male": "м", "m": "м",
         "1": "м", "ж": "ж", "жен": "ж", "женский": "ж", "девочка": "ж", "девушка": "ж",
@@ -98,10 +99,13 @@ class IngestResult:
     def summary(self) -> pd.DataFrame:
         """Per-file accounting with Russian headers."""
         f = self.files.copy()
-        reasons = (self.exclusions.groupby("source_file")["reason"]
+        reasons = (self.exclusions.assign(source_file=self.exclusions["source_file"].map(_file_of))
+                   .groupby("source_file")["reason"]
                    .agg(lambda r: "; ".join(f"{k}: {v}" for k, v in r.str.replace(r" \(.*", "", regex=True)
                                             .value_counts().items())))
         f["Причины исключения"] = f["file"].map(reasons).fillna("")
+        if "note" in f:
+            f["Причины исключения"] = (f["Причины исключения"] + " " + f.pop("note")).str.strip()
         return f.rename(columns={"file": "Файл", "rows": "Строк", "accepted": "Принято",
                                  "excluded": "Исключено", "format": "Формат", "encoding": "Кодировка"}
                         ).drop(columns=["sha256"])
@@ -134,6 +138,21 @@ def _municipality_lookup() -> dict[str, tuple[str, str]]:
     for k, v in short.items():
         if len(v) == 1:
             out.setdefault(k, v[0])
+    names = dict(zip(mo["code"], mo["name"]))
+    for code, name in zip(mo["code"], mo["name"]):
+        if name.endswith("муниципальный округ"):  # districts became okrugs in 2019–2021
+            base = name.removesuffix(" муниципальный округ")
+            for old_kind in ("район", "муниципальный район", "МР", "МО"):
+                out.setdefault(normalize_text(f"{base} {old_kind}"), (code, name))
+        if name.endswith("городской округ"):
+            out.setdefault(normalize_text(name.replace("городской округ", "ГО")), (code, name))
+    aliases = pd.read_csv(Path(__file__).with_name("data") / "municipality-aliases.csv", encoding="utf-8")
+    for alias, code in zip(aliases["alias"], aliases["code"]):
+        for a in {alias, re.sub(r"^(г\.|город|пгт)\s*", "", alias)}:
+            out.setdefault(normalize_text(a), (code, names[code]))
+            out.setdefault(normalize_text(a.replace("г. ", "г.")), (code, names[code]))
+    for code in mo["code"]:  # codes typed with Cyrillic М and О
+        out.setdefault(normalize_text(code.replace("M", "М").replace("O", "О")), (code, names[code]))
     return out
 
 
@@ -148,23 +167,127 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _decode(raw: bytes, path: Path) -> tuple[str, str]:
+def _decode(raw: bytes, path: Path) -> tuple[str, str, list[int]]:
+    """Text, the encoding's Russian name, and the lines re-decoded from Windows-1251.
+
+    A file that is UTF-8 except for a few lines (a row pasted from another export) is decoded
+    line by line, the odd lines as Windows-1251, and those line numbers are reported.
+    """
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), "UTF-8 с BOM"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "UTF-16"
+        raw, enc = raw[3:], "UTF-8 с BOM"
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16"), "UTF-16", []
+    else:
+        enc = "UTF-8"
     if b"\x00" in raw[:4096]:
-        raise InputFileError("это не текстовая таблица (двоичный файл); сохраните выгрузку в CSV, "
-                             "XLSX, SAV или Parquet.", file=path)
+        raise InputFileError("это не текстовая таблица (двоичный файл или текст в UTF-16 без "
+                             "метки); сохраните выгрузку в CSV (UTF-8), XLSX, SAV или Parquet.", file=path)
     try:
-        return raw.decode("utf-8"), "UTF-8"
+        return raw.decode("utf-8"), enc, []
     except UnicodeDecodeError:
         pass
+    lines = raw.split(b"\n")
+    bad = []
+    for i, line in enumerate(lines):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(i)
+    if len(bad) <= max(1, 0.05 * len(lines)):
+        out = [ln.decode("cp1251") if i in set(bad) else ln.decode("utf-8") for i, ln in enumerate(lines)]
+        return "\n".join(out), f"{enc} (строки {', '.join(str(i + 1) for i in bad[:10])} — Windows-1251)", \
+            [i + 1 for i in bad]
     try:
-        return raw.decode("cp1251"), "Windows-1251"
+        return raw.decode("cp1251"), "Windows-1251", []
     except UnicodeDecodeError:
         raise InputFileError("кодировка не распознана (ни UTF-8, ни Windows-1251); пересохраните "
                              "файл в UTF-8.", file=path) from None
+
+
+def _read_csv_text(text: str, sep: str, path: Path) -> tuple[pd.DataFrame, dict[int, str]]:
+    """Parse CSV text into text cells; rows with the wrong number of fields are returned padded
+    or cut, with their file row numbers and the reason (they are excluded, not the whole file)."""
+    try:
+        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                           skip_blank_lines=False), {}
+    except (pd.errors.ParserError, ValueError):
+        pass
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputFileError("файл пуст; выгрузите данные ещё раз.", file=path) from None
+    rows, ragged = [], {}
+    start = reader.line_num + 1
+    try:
+        for rec in reader:
+            if len(rec) != len(header):
+                ragged[len(rows)] = (f"в строке {len(rec)} полей, а в заголовке {len(header)}: "
+                                     "проверьте разделители и кавычки в этой строке")
+                rec = (rec + [""] * len(header))[:len(header)]
+            rows.append(rec)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputFileError(f"файл не читается как CSV после строки {start - 1} ({exc}); проверьте "
+                             "кавычки.", file=path) from None
+    df = pd.DataFrame(rows, columns=_dedupe_headers(header), dtype=object)
+    return df, ragged
+
+
+def _dedupe_headers(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        k = seen.get(h, 0)
+        out.append(h if k == 0 else f"{h}.{k}")
+        seen[h] = k + 1
+    return out
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if hasattr(v, "isoformat"):
+        return v.isoformat(sep=" ") if hasattr(v, "hour") else v.isoformat()
+    return str(v)
+
+
+def _read_xlsx(path: Path) -> list[tuple[str, pd.DataFrame, int]]:
+    """Every sheet as text cells: merged cells filled with their value, title rows above the
+    header skipped (the header is the first of the top rows that is at least 60 % filled)."""
+    import openpyxl
+    wb = openpyxl.load_workbook(path, data_only=True)
+    out = []
+    for ws in wb.worksheets:
+        values = [list(r) for r in ws.iter_rows(values_only=True)]
+        if not values:
+            continue
+        for rng in ws.merged_cells.ranges:
+            v = ws.cell(rng.min_row, rng.min_col).value
+            for r in range(rng.min_row, rng.max_row + 1):
+                for c in range(rng.min_col, rng.max_col + 1):
+                    if r - 1 < len(values) and c - 1 < len(values[r - 1]):
+                        values[r - 1][c - 1] = v
+        width = max(len(r) for r in values)
+        values = [r + [None] * (width - len(r)) for r in values]
+        filled = [sum(v not in (None, "") for v in r) for r in values[:10]]
+        if not max(filled, default=0):
+            continue
+        top = max(filled)
+        h = next(i for i, k in enumerate(filled) if k >= max(2, 0.6 * top) or k == top)
+        header = [_cell_text(v) for v in values[h]]
+        keep = [j for j, name in enumerate(header) if name != "" or any(r[j] not in (None, "") for r in values[h + 1:])]
+        body = values[h + 1:]
+        while body and all(v in (None, "") for v in body[-1]):
+            body.pop()
+        df = pd.DataFrame([[_cell_text(r[j]) for j in keep] for r in body],
+                          columns=_dedupe_headers([header[j] or f"Unnamed: {j}" for j in keep]), dtype=object)
+        out.append((f"{path.name} [{ws.title}]", df, h + 2))
+    return out
 
 
 def read_table(path: str | Path) -> tuple[list[tuple[str, pd.DataFrame, int]], dict]:
@@ -184,8 +307,9 @@ def read_table(path: str | Path) -> tuple[list[tuple[str, pd.DataFrame, int]], d
     if suffix in (".csv", ".txt", ".tsv"):
         with open(path, "rb") as fh:
             raw = fh.read()
-        text, enc = _decode(raw, path)
+        text, enc, recoded = _decode(raw, path)
         facts["encoding"] = enc
+        facts["recoded_lines"] = recoded
         if not text.strip():
             raise InputFileError("файл пуст; выгрузите данные ещё раз.", file=path)
         head = "\n".join(text.splitlines()[:20])
@@ -195,20 +319,17 @@ def read_table(path: str | Path) -> tuple[list[tuple[str, pd.DataFrame, int]], d
             first = text.splitlines()[0]
             sep = max(",;\t", key=first.count)
         facts["delimiter"] = {";": "точка с запятой", ",": "запятая", "\t": "табуляция"}[sep]
-        try:
-            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                             skip_blank_lines=False)
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise InputFileError(f"файл не читается как таблица CSV ({str(exc).splitlines()[0]}); "
-                                 "проверьте разделители и кавычки.", file=path) from None
+        df, ragged = _read_csv_text(text, sep, path)
+        facts["ragged_rows"] = ragged
         return [(path.name, df, 2)], facts
     if suffix in (".xlsx", ".xlsm"):
         try:
-            sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+            out = _read_xlsx(path)
         except Exception as exc:  # openpyxl raises many kinds for a broken workbook
             raise InputFileError(f"файл не открывается как книга Excel ({exc.__class__.__name__}); "
                                  "пересохраните его в Excel как .xlsx.", file=path) from None
-        out = [(f"{path.name} [{name}]", df, 2) for name, df in sheets.items() if df.shape[1] > 0]
+        if not out:
+            raise InputFileError("в книге нет ни одного заполненного листа.", file=path)
         return out, facts
     if suffix == ".sav":
         import pyreadstat
@@ -273,7 +394,7 @@ def _map_columns(headers: Sequence[str], inst: Instrument, names: dict[str, list
         if item and item not in items.values():
             items[h] = item
             continue
-        if _PII_PATTERNS.search(keys[0]):
+        if _PII_PATTERNS.search(keys[0].replace(".", "").replace(" ", "")) or _PII_PATTERNS.search(keys[0]):
             pii.append(h)
             continue
         if str(h).startswith("Unnamed:") or not str(h).strip():
@@ -311,21 +432,35 @@ def _parse_grade(values: pd.Series) -> pd.Series:
     return g.where((g >= 1) & (g <= 11))
 
 
-def resolve_inputs(paths) -> list[Path]:
+def scan_inputs(paths) -> tuple[list[tuple[Path, bool]], list[tuple[Path, str]]]:
+    """Files to read, each with whether it was found in a folder, and files found in folders that
+    cannot be read (with the reason). A file named twice is read once."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    out: list[Path] = []
+    out: dict[Path, bool] = {}
+    skipped: list[tuple[Path, str]] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in SUPPORTED
-                              and q.is_file() and not q.name.startswith(("~$", "."))))
+            for q in sorted(q for q in p.rglob("*") if q.is_file()):
+                if q.name.startswith(("~$", ".")):
+                    continue
+                if q.suffix.lower() in SUPPORTED:
+                    out.setdefault(q.resolve(), True)
+                else:
+                    skipped.append((q, f"формат «{q.suffix or 'без расширения'}» не поддерживается — "
+                                       "файл не прочитан; сохраните его как CSV или XLSX"))
         else:
-            out.append(p)
+            out.setdefault(p.resolve() if p.exists() else p, False)
     if not out:
         raise InputFileError("не найдено ни одного файла с ответами (CSV, XLSX, SAV, Parquet).",
                              file=str(paths[0]) if paths else None)
-    return out
+    return list(out.items()), skipped
+
+
+def resolve_inputs(paths) -> list[Path]:
+    """The files to read (folders searched recursively; a file named twice is read once)."""
+    return [p for p, _ in scan_inputs(paths)[0]]
 
 
 # -- the main entry ---------------------------------------------------------------------------
@@ -372,29 +507,37 @@ def read_responses(paths: str | Path | Iterable[str | Path], instrument: str | P
             cache[y] = load_instrument(instrument) if is_path else load_instrument(str(instrument), year=y)
         return cache[y]
 
-    for path in resolve_inputs(paths):
-        sheets, facts = read_table(path)
-        n_file = acc_file = exc_file = 0
-        used_any = False
-        for label, df, first_row in sheets:
-            res = _ingest_frame(df, label, path, first_row, inst_for, names, mo_lookup, year,
-                                min_answered_share, facts, must_use=len(sheets) == 1)
-            if res is None:
-                continue
-            used_any = True
-            acc, exc, iss = res
-            n_file += len(df)
-            acc_file += len(acc)
-            exc_file += len(exc)
+    found, skipped = scan_inputs(paths)
+    for path, in_folder in found:
+        try:
+            sheets, facts = read_table(path)
+            parts = []
+            for label, df, first_row in sheets:
+                res = _ingest_frame(df, label, path, first_row, inst_for, names, mo_lookup, year,
+                                    min_answered_share, facts, must_use=len(sheets) == 1)
+                if res is not None:
+                    parts.append((len(df), res))
+            if not parts:
+                raise InputFileError("ни на одном листе не найдены столбцы заданий инструмента; "
+                                     f"проверьте, что это выгрузка анкеты «{instrument}».", file=path)
+        except InputFileError as exc:
+            if not in_folder:
+                raise
+            skipped.append((path, f"файл не прочитан: {exc.message}"))
+            continue
+        for _, (acc, exc_, iss) in parts:
             accepted_parts.append(acc)
-            excl_parts.append(exc)
+            excl_parts.append(exc_)
             issue_parts.append(iss)
-        if not used_any:
-            raise InputFileError("ни на одном листе не найдены столбцы заданий инструмента; "
-                                 "проверьте, что это выгрузка анкеты «" + str(instrument) + "».", file=path)
         file_rows.append({"file": str(path), "sha256": sha256_file(path), "format": facts["format"],
-                          "encoding": facts.get("encoding", ""), "rows": n_file,
-                          "accepted": acc_file, "excluded": exc_file})
+                          "encoding": facts.get("encoding", ""), "rows": sum(k for k, _ in parts),
+                          "accepted": sum(len(r[0]) for _, r in parts),
+                          "excluded": sum(len(r[1]) for _, r in parts), "note": ""})
+    for path, why in skipped:  # listed, so that nothing in the folder goes unmentioned
+        file_rows.append({"file": str(path), "sha256": sha256_file(path), "format": path.suffix.lstrip("."),
+                          "encoding": "", "rows": 0, "accepted": 0, "excluded": 0, "note": why})
+        issue_parts.append(pd.DataFrame([{"source_file": str(path), "source_row": pd.NA, "respondent_id": None,
+                                          "column": None, "value": None, "reason": why}]))
 
     responses = pd.concat(accepted_parts, ignore_index=True) if accepted_parts else pd.DataFrame()
     exclusions = pd.concat(excl_parts, ignore_index=True) if excl_parts else _empty_log()
@@ -402,7 +545,10 @@ def read_responses(paths: str | Path | Iterable[str | Path], instrument: str | P
 
     # duplicates across all files: keep the first answer sheet of a respondent in a year
     if len(responses):
-        key = responses["year"].astype(str) + "\x00" + responses["respondent_id"].astype(str)
+        # codes are unique within a school (schools assign them), so a duplicate is the same code
+        # in the same school and year
+        key = (responses["year"].astype(str) + "\x00" + responses["school_id"].astype(str) + "\x00"
+               + responses["respondent_id"].astype(str))
         dup = key.duplicated(keep="first")
         if dup.any():
             first = responses.loc[~dup].assign(_k=key[~dup]).set_index("_k")
@@ -466,6 +612,11 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
     context, probe_items, _, _ = _map_columns(df.columns, probe_inst, names)
     if not probe_items and not must_use:
         return None  # a sheet without item columns (a codebook or an instruction sheet)
+    empty_log = pd.DataFrame(columns=["source_file", "source_row", "respondent_id", "column", "reason"])
+    if n == 0 and probe_items:
+        note = pd.DataFrame([{"source_file": source, "source_row": None, "respondent_id": None, "column": None,
+                              "value": None, "reason": "в файле нет строк с ответами (только заголовок)"}])
+        return pd.DataFrame(), empty_log, note
     if year is not None:
         years = pd.Series(np.full(n, int(year)), dtype="Int64")
     elif "year" in context:
@@ -492,11 +643,18 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
         raise InputFileError("нет столбца с кодом участника (например «Код участника» или "
                              "«respondent_id»); добавьте его или укажите имя столбца в настройках.",
                              file=source)
-    if len(item_map) < 0.5 * (len(item_map) + len(unknown)):
+    present_items = set(item_map.values())
+    best = max(len(present_items & set(inst.items_for(b))) / len(inst.items_for(b)) for b in inst.band_ids)
+    if best < 0.5:
         raise InputFileError(
-            f"из {len(item_map) + len(unknown)} столбцов анкеты с инструментом «{inst.title}» "
-            f"совпали только {len(item_map)}; похоже, это другой инструмент или другая версия.",
+            f"в файле есть только {len(item_map)} столбцов заданий инструмента «{inst.title}» "
+            f"(версия {inst.version}) — меньше половины любой формы; похоже, это другой инструмент "
+            "или другая версия. Сопоставьте столбцы по кодбуку (proforient-diag codebook).",
             file=source)
+    for line in facts.get("recoded_lines", []):
+        issues.append({"source_file": source, "source_row": line, "respondent_id": None, "column": None,
+                       "value": None, "reason": "строка была в кодировке Windows-1251, а файл в UTF-8; "
+                                                "прочитана как Windows-1251 — проверьте её"})
     for h in pii:
         issues.append({"source_file": source, "source_row": None, "respondent_id": None, "column": h,
                        "value": None, "reason": "столбец с персональными данными отброшен при чтении"})
@@ -512,7 +670,14 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
     def col(f):
         return df[context[f]].astype(str).str.strip() if f in context else pd.Series([""] * n, index=df.index)
 
-    rid = col("respondent_id")
+    rid = col("respondent_id").str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    looks_like_name = rid.str.contains(r"[А-ЯЁа-яё]{2,}\.?\s+[А-ЯЁа-яё]{2,}", regex=True).to_numpy()
+    rid_safe = rid.where(~looks_like_name, None)  # a name never reaches a log
+    ragged = facts.get("ragged_rows", {})
+    if ragged:
+        bad = np.zeros(n, dtype=bool)
+        bad[list(ragged)] = True
+        exclude(bad, lambda i: ragged[i], "")
     item_cols = list(item_map)
     raw = df[item_cols].to_numpy(dtype=str)
     # answers → codes, per response scale over the distinct cell texts (vectorised)
@@ -534,6 +699,8 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
     all_blank = blank.all(axis=1)
     exclude(all_blank & rid.str.lower().isin(_EMPTY).to_numpy(), "пустая строка", "")
     exclude(rid.str.lower().isin(_EMPTY).to_numpy(), "нет кода участника", context["respondent_id"])
+    exclude(looks_like_name, "в поле кода участника, похоже, фамилия и имя; строка не принята — "
+                             "замените ФИО кодом, который присваивает школа", context["respondent_id"])
     exclude(all_blank, "нет ни одного ответа на задания анкеты", "")
     exclude(years.isna().to_numpy(), "не удалось определить год обследования", context.get("date", context.get("year", "")))
 
@@ -545,7 +712,8 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
     hits = {u: mo_lookup.get(normalize_text(u), (None, None)) for u in mo_raw.unique()}
     mo_code = mo_raw.map({u: h[0] for u, h in hits.items()})
     mo_name = mo_raw.map({u: h[1] for u, h in hits.items()})
-    exclude(mo_code.isna().to_numpy(), lambda i: f"муниципалитет «{mo_raw.iat[i]}» не найден в справочнике Кузбасса",
+    exclude(mo_code.isna().to_numpy(), lambda i: f"муниципалитет «{mo_raw.iat[i]}» не найден в справочнике Кузбасса; "
+                                                  "укажите код MO01–MO34 или полное название",
             context["municipality"])
 
     sex_raw = col("sex")
@@ -557,7 +725,7 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
         sex = sex_raw.map(lab).map(_SEX).fillna(sex)
     bad_sex = sex.isna() & ~sex_raw.str.lower().isin(_EMPTY)
     for i in np.flatnonzero(bad_sex.to_numpy()):
-        issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid.iloc[i],
+        issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid_safe.iloc[i],
                        "column": context["sex"], "value": sex_raw.iloc[i],
                        "reason": "пол не распознан (ожидается «м» или «ж»); оставлен пустым"})
 
@@ -575,7 +743,7 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
 
     for i, j in zip(*np.nonzero(~valid)):
         rs = inst.response_scale_of(item_map[item_cols[j]])
-        issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid.iloc[i],
+        issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid_safe.iloc[i],
                        "column": item_cols[j], "value": raw[i, j],
                        "reason": f"недопустимый ответ (допустимы коды {rs.min}–{rs.max} или их "
                                  "подписи); ответ не засчитан"})
@@ -597,7 +765,7 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
             hit = sub.notna()
             for r, c in zip(*np.nonzero(hit.to_numpy())):
                 i = np.flatnonzero(m)[r]
-                issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid.iloc[i],
+                issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid_safe.iloc[i],
                                "column": out_of_form[c], "value": str(sub.iloc[r, c]),
                                "reason": f"задание не входит в форму для {b} классов; ответ не засчитан"})
             items_df.loc[m, out_of_form] = np.nan
@@ -605,7 +773,8 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
         x = items_df.loc[m, have].to_numpy()
         n_answered[m] = np.sum(~np.isnan(x), axis=1)
         n_form[m] = len(form)
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():  # rows without any answer: All-NaN slices, excluded below
+            warnings.simplefilter("ignore", RuntimeWarning)
             same = (np.nanmax(x, axis=1) == np.nanmin(x, axis=1)) if x.size else np.zeros(m.sum(), bool)
         straight[m] = same & (n_answered[m] >= 10)
     few = (n_form > 0) & (n_answered < min_share * n_form)
@@ -626,7 +795,8 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
     acc["year"] = acc["year"].astype(int)
     acc["instrument_version"] = acc["instrument_version"].astype(int)
     exc = pd.DataFrame({"source_file": source, "source_row": rows[~keep],
-                        "respondent_id": rid.to_numpy()[~keep], "column": excl_col[~keep],
+                        "respondent_id": rid_safe.to_numpy()[~keep], "column": excl_col[~keep],
                         "reason": excl_reason[~keep]})
     iss = pd.DataFrame(issues, columns=["source_file", "source_row", "respondent_id", "column", "value", "reason"])
+    iss["source_row"] = iss["source_row"].astype("Int64")
     return acc, exc, iss

@@ -142,7 +142,7 @@ def test_row_rules_and_cell_corrections(tmp_path):
     assert ex[3].startswith("класс не указан")
     assert ex[4] == "слишком много пропусков: отвечено на 3 из 25 заданий формы"
     assert ex[5].startswith("повторная анкета участника (первая принята: x.csv, строка 2)")
-    assert ex[8] == "муниципалитет «Атлантида» не найден в справочнике Кузбасса"
+    assert ex[8] == "муниципалитет «Атлантида» не найден в справочнике Кузбасса; укажите код MO01–MO34 или полное название"
     assert len(res.responses) == 4 and len(res.exclusions) == 4
     acc = res.responses.set_index("source_row")
     assert np.isnan(acc.loc[6, F57[0]]) and np.isnan(acc.loc[7, F57[1]])
