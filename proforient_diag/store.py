@@ -827,17 +827,19 @@ class Store:
 
     def _cross_load_duplicates(self, year, resp, replaced, path_to_name):
         """Move respondents already stored for the year (from other files) to exclusions."""
+        # a duplicate is the same code in the same school (as in ingest: schools assign the codes)
         have = self.con.execute(
-            "SELECT respondent_pid, file, source_row FROM responses WHERE year = ? AND NOT "
-            "list_contains(?, file)", [year, replaced]).fetchdf()
+            "SELECT school_id || '/' || respondent_pid AS k, file, source_row FROM responses "
+            "WHERE year = ? AND NOT list_contains(?, file)", [year, replaced]).fetchdf()
         if not len(have):
             return resp, pd.DataFrame()
-        have = have.drop_duplicates("respondent_pid").set_index("respondent_pid")
-        dup = resp["respondent_pid"].isin(have.index).to_numpy()
+        have = have.drop_duplicates("k").set_index("k")
+        key = resp["school_id"].astype(str) + "/" + resp["respondent_pid"].astype(str)
+        dup = key.isin(have.index).to_numpy()
         if not dup.any():
             return resp, pd.DataFrame()
         d = resp.loc[dup]
-        first = have.loc[d["respondent_pid"]]
+        first = have.loc[key[dup]]
         excl = pd.DataFrame({
             "source_file": d["source_file"].to_numpy(), "source_row": d["source_row"].to_numpy(),
             "respondent_id": d["respondent_id"].to_numpy(), "column": "respondent_id",
