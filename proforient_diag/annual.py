@@ -148,6 +148,9 @@ def run_annual(*, year: int, data_dir: Path, out_dir: Path, municipality: str | 
     # fill the multi-year store once, so that the notes running in parallel only read it
     from .diagnostics import load_waves
     load_waves(data_dir, range(2018, year + 1))
+    if (Path(data_dir) / "monitoring").is_dir() and not municipality:
+        from .monitoring import load_monitoring
+        load_monitoring(data_dir, range(2018, year + 1))
     batch = annual_jobs(year=year, data_dir=data_dir, target=target, municipality=municipality,
                         per_municipality=per_municipality, formats=formats, threshold=threshold)
     table = run_batch(batch, n_jobs=jobs, progress=progress)
