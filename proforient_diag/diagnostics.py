@@ -111,7 +111,8 @@ from .compare import (adjust_p, cohort_change, compare_groups, compare_years,
                       level_shift, trend)
 from .errors import DataError, InputFileError, StoreError
 from .instrument import Instrument, anchors_between, load_instrument
-from .privacy import assert_publishable, create_key, load_key, pseudonymise, suppress
+from .privacy import (FLAG_HIDDEN, assert_publishable, create_key, load_key, pseudonymise,
+                      suppress)
 from .report.fmt import fmt_int, fmt_num
 from .scoring import assign_levels
 from .weighting import rake, weight_summary, weighted_mean
@@ -926,39 +927,119 @@ def _muni_vs_region(cur: pd.DataFrame, score: str, confidence=0.95) -> pd.DataFr
 
 
 def _alpha_table(resp: pd.DataFrame, inst: Instrument) -> pd.DataFrame:
+    """α per band × scale; a scale whose α cannot be computed keeps its row with the reason."""
     from .psychometrics import alpha
     rows = []
     for b in inst.band_ids:
         r = resp[resp["band"] == b]
-        if len(r) < 10:
+        if not len(r):
             continue
         for s in inst.scales_for(b):
             items = [i for i in inst.items_for(b, s) if i in r.columns and r[i].notna().any()]
+            row = {"band": b, "scale": s, "scale_name": inst.scale_by_id[s].name,
+                   "k": len(items), "n": len(r), "alpha": np.nan, "ci_low": np.nan,
+                   "ci_high": np.nan}
             if len(items) < 2:
+                rows.append({**row, "verdict": "не вычислена: на шкалу ответили меньше чем "
+                                               "по двум пунктам"})
                 continue
             pct = pd.DataFrame(_keyed_percent(r, inst, items, b), columns=items, index=r.index)
+            flat = [i for i in items if pct[i].nunique(dropna=True) < 2]
+            if flat:
+                what = (f"у пункта {flat[0]}" if len(flat) == 1 else
+                        f"у пунктов {', '.join(flat)}")
+                rows.append({**row, "verdict": f"не вычислена: {what} нет разброса ответов"})
+                continue
             try:
                 a = alpha(pct)
-            except DataError:
+            except DataError as exc:
+                msg = exc.message.rstrip(".")
+                rows.append({**row, "verdict": "не вычислена: " + msg[:1].lower() + msg[1:]})
                 continue
-            rows.append({"band": b, "scale": s, "scale_name": inst.scale_by_id[s].name,
-                         "k": a.k, "n": a.n, "alpha": a.alpha, "ci_low": a.ci_feldt[0],
+            rows.append({**row, "k": a.k, "n": a.n, "alpha": a.alpha, "ci_low": a.ci_feldt[0],
                          "ci_high": a.ci_feldt[1],
                          "verdict": ("≥ 0,80" if a.alpha >= 0.8 else "≥ 0,70 (для групп)"
                                      if a.alpha >= 0.7 else "ниже 0,70")})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["band", "scale", "scale_name", "k", "n", "alpha",
+                                       "ci_low", "ci_high", "verdict"])
+
+
+def _hide(table: pd.DataFrame, count_col: str, *, threshold: int, forced=None, total=None,
+          group_cols=None, value_cols=None, keep=(), complementary: bool = True) -> pd.DataFrame:
+    """:func:`~proforient_diag.privacy.suppress` with rows forced hidden and totals named.
+
+    ``forced`` (boolean, aligned to ``table``) marks rows of groups hidden elsewhere in the note:
+    they are hidden whatever their count, so one group is hidden in every table of the note.
+    ``total`` marks total rows (so a lone hidden row next to its total is protected).
+    ``value_cols`` defaults to every numeric column except ``group_cols`` and ``keep``.
+    """
+    if not len(table):
+        return table.assign(flag=pd.Series(dtype=object))
+    t = table.copy()
+    n = pd.to_numeric(t[count_col], errors="coerce")
+    if forced is not None:
+        n = n.mask(np.asarray(forced, dtype=bool), 0)
+    t["_n_privacy"] = n
+    groups = [c for g in (group_cols or []) for c in ([g] if isinstance(g, str) else g)]
+    if value_cols is None:
+        value_cols = [c for c in table.columns
+                      if c not in groups and c not in keep and c != "flag"
+                      and pd.api.types.is_numeric_dtype(table[c])
+                      and not pd.api.types.is_bool_dtype(table[c])]
+    value_cols = list(dict.fromkeys([*value_cols, count_col]))
+    tot = pd.Series(False if total is None else np.asarray(total, dtype=bool), index=t.index)
+    out = suppress(t.drop(columns="flag", errors="ignore"), "_n_privacy", threshold=threshold,
+                   imprecise_below=max(30, threshold), group_cols=group_cols,
+                   value_cols=value_cols, total_rows=tot, complementary=complementary)
+    return out.drop(columns="_n_privacy")
+
+
+def _readjust(tab: pd.DataFrame, method: str = "holm") -> pd.DataFrame:
+    """Adjusted p over the rows still shown; hidden rows get no verdict."""
+    if not len(tab):
+        return tab
+    vis = tab["flag"] != FLAG_HIDDEN
+    tab = tab.copy()
+    tab["p_adj"] = np.nan
+    if vis.any():
+        tab.loc[vis, "p_adj"] = adjust_p(tab.loc[vis, "p"].to_numpy(), method)
+    if "verdict" in tab:
+        tab["verdict"] = tab["verdict"].astype(object)
+        tab.loc[~vis, "verdict"] = ""
+    return tab
+
+
+def _hidden_groups(cur: pd.DataFrame, cb: pd.DataFrame, threshold: int) -> dict:
+    """The groups of this year hidden in the note: band (from the coverage table), sex, area.
+
+    Each partition gets primary and complementary suppression of its counts, as the coverage table
+    does for the bands; every table of the note then hides the same groups.
+    """
+    out = {}
+    if len(cb):
+        out["band"] = set(cb.loc[(cb["flag"] == FLAG_HIDDEN) & cb["band"].isin(BAND_ORDER),
+                                 "band"])
+    for by in ("band", "sex", "area"):
+        if by in out or by not in cur:
+            continue
+        t = cur.groupby(cur[by].astype(object), dropna=True).size().rename("n").reset_index()
+        s = suppress(t, "n", threshold=threshold, value_cols=["n"])
+        out[by] = set(s.loc[s["flag"] == FLAG_HIDDEN, by])
+    return out
 
 
 def municipal_appendix(scores: pd.DataFrame, *, score: str = "total", weights: str | None = None,
                        threshold: int = 10, imprecise_below: int = 30,
-                       levels=("низкий", "средний", "высокий")) -> pd.DataFrame:
+                       levels=("низкий", "средний", "высокий"),
+                       hidden: Iterable[str] = ()) -> pd.DataFrame:
     """Per municipality (and the region): n, schools, mean index and level shares (%).
 
     Suppressed with :func:`~proforient_diag.privacy.suppress` (rows with n < ``threshold``
     hidden, ``threshold`` ≤ n < ``imprecise_below`` flagged «неточно», complementary
     suppression against the regional row) and checked with
     :func:`~proforient_diag.privacy.assert_publishable` before it is returned. No respondent id
-    or pseudonym is in the table.
+    or pseudonym is in the table. ``hidden`` lists municipality codes hidden elsewhere in the note
+    (e.g. by complementary suppression of the coverage table): they are hidden here too.
     """
     d = scores[scores[score].notna()]
     w = d[weights] if weights else pd.Series(1.0, index=d.index)
@@ -977,8 +1058,12 @@ def municipal_appendix(scores: pd.DataFrame, *, score: str = "total", weights: s
            "schools": d["school_id"].nunique(), "mean": float(np.sum(w * d[score]) / w.sum()),
            **{L: float(100 * np.sum(w * (lv == L)) / w.sum()) for L in levels}}
     tab = pd.DataFrame([*rows, reg])
-    out = suppress(tab, "n", threshold=threshold, imprecise_below=max(imprecise_below, threshold),
-                   value_cols=["n", "schools", "mean", *levels])
+    forced = tab["municipality_code"].isin(set(hidden)) & (tab["municipality_code"] != "")
+    tab["_n_privacy"] = tab["n"].mask(forced, 0)
+    out = suppress(tab, "_n_privacy", threshold=threshold,
+                   imprecise_below=max(imprecise_below, threshold),
+                   value_cols=["n", "schools", "mean", *levels],
+                   total_rows=tab["municipality_code"] == "").drop(columns="_n_privacy")
     assert_publishable(out, threshold=threshold)
     return out
 
@@ -1003,7 +1088,15 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
         With fewer than five sampled schools its changes are estimated without the
         school-cluster correction (which needs several schools) and a note says so.
     threshold : int, default 10
-        Small-cell suppression threshold of the published municipal tables.
+        Small-cell suppression threshold of the published tables. The note has one set of
+        hidden groups: the bands hidden in the coverage table (primary and complementary
+        suppression against «Всего»), the sexes and areas hidden the same way and the
+        municipalities hidden in the municipal coverage table are hidden in every table
+        (levels, profiles, reliability, subgroup changes, cohorts, group differences, the
+        municipalities against the region); total rows («Всего», «Регион», the cohort row «все»)
+        are named as totals, and any row describing fewer than ``threshold`` students is hidden.
+        Each table has a ``flag`` column («скрыто», «неточно» for 10–29 students, or empty);
+        adjusted p-values and verdicts are computed over the rows shown.
     linking : {"anchor", "none"}
         See :func:`link_versions`.
     weights : Weights, optional
@@ -1077,9 +1170,11 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
     part["schools"] = part["year"].map(waves.scores.groupby("year")["school_id"].nunique())
     part["municipalities"] = part["year"].map(
         waves.scores.groupby("year")["municipality_code"].nunique())
-    cov = W.coverage[W.coverage["year"] == year] if len(W.coverage) else pd.DataFrame()
+    cov_all = W.coverage[W.coverage["year"] == year] if len(W.coverage) else pd.DataFrame()
+    cov = cov_all
     if mcode is not None and len(cov):
         cov = cov[cov["municipality_code"] == mcode]
+    cur_all = d0[d0["year"] == year]
     if len(cov):
         cb = cov.groupby("band").agg(n=("n", "sum"), schools=("schools", "sum"),
                                      enrolled=("enrolled", "sum"),
@@ -1090,20 +1185,33 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
                          else cur["school_id"].nunique() for b in cb.index]
         cb["coverage_pct"] = 100 * cb["n"] / cb["enrolled"]
         cb = cb.reset_index(names="band")
-        cb = suppress(cb, "n", threshold=threshold, value_cols=["n", "coverage_pct", "weighted_n"])
-        cm = cov.groupby("municipality_code").agg(n=("n", "sum"), enrolled=("enrolled", "sum"),
-                                                  weighted_n=("weighted_n", "sum"))
-        cm["schools"] = cur.groupby("municipality_code")["school_id"].nunique()
-        cm["municipality"] = cur.groupby("municipality_code")["municipality"].first()
+        cb = suppress(cb, "n", threshold=threshold, value_cols=["n", "coverage_pct", "weighted_n"],
+                      total_rows=cb["band"] == "Всего")
+        cm = cov_all.groupby("municipality_code").agg(n=("n", "sum"), enrolled=("enrolled", "sum"),
+                                                      weighted_n=("weighted_n", "sum"))
+        cm["schools"] = cur_all.groupby("municipality_code")["school_id"].nunique()
+        cm["municipality"] = cur_all.groupby("municipality_code")["municipality"].first()
         cm["coverage_pct"] = 100 * cm["n"] / cm["enrolled"]
         cm = cm.reset_index()[["municipality_code", "municipality", "n", "schools", "enrolled",
                                "coverage_pct", "weighted_n"]]
-        cm = suppress(cm, "n", threshold=threshold, value_cols=["n", "coverage_pct"])
+        cm = suppress(cm, "n", threshold=threshold, value_cols=["n", "coverage_pct", "weighted_n"])
+        hidden_munis = set(cm.loc[cm["flag"] == FLAG_HIDDEN, "municipality_code"])
+        if mcode is not None:
+            cm = cm[cm["municipality_code"] == mcode].reset_index(drop=True)
         assert_publishable(cm, threshold=threshold)
     else:
         cb = cm = pd.DataFrame()
+        hidden_munis = set()
+    # one set of hidden groups for the whole note: a band (sex, area) hidden here is hidden in
+    # every table below, so no table undoes the complementary suppression of another
+    hidden = _hidden_groups(cur, cb, threshold)
+    hband = hidden.get("band", set())
     wsum = W.summary_table[W.summary_table["год"] == year].reset_index(drop=True) \
         if len(W.summary_table) else pd.DataFrame()
+    if len(wsum):   # the number of observations is a count: an int, not 3184.0
+        wsum["значение"] = pd.Series([int(v) if k == "Число наблюдений" else float(v)
+                                     for k, v in zip(wsum["показатель"], wsum["значение"])],
+                                    index=wsum.index, dtype=object)
     for _, u in W.uncovered[W.uncovered["year"] == year].iterrows():
         notes.append(f"Веса {year} года не представляют {fmt_int(u['n_enrolled'])} обучающихся: "
                      f"{u['reason']}.")
@@ -1118,17 +1226,20 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
                     "high_unweighted": 100 * hi.mean(),
                     "high_weighted": 100 * np.sum(x["weight"] * hi) / x["weight"].sum(),
                     "linked": linked_year(y)})
-    est = pd.DataFrame(est)
+    est = _hide(pd.DataFrame(est), "n", threshold=threshold, keep=("year", "version"),
+                complementary=False)
 
     # ---- section 3: reliability of this year's version
     resp = waves.responses[waves.responses["year"] == year]
     if mcode is not None:
         resp = resp[resp["municipality_code"] == mcode]
     rel = _alpha_table(resp, inst)
-    if len(rel):  # alpha of a handful of answers is neither reliable nor private
-        rel = rel.assign(flag=np.where(rel["n"] < threshold, "скрыто", ""))
-        rel.loc[rel["flag"] == "скрыто", ["n", "alpha", "ci_low", "ci_high"]] = np.nan
-        rel.loc[rel["flag"] == "скрыто", "verdict"] = ""
+    # alpha of a handful of answers is neither reliable nor private; a band hidden in the
+    # coverage table is hidden here too (its n would undo the complementary suppression)
+    rel = _hide(rel, "n", threshold=threshold, forced=rel["band"].isin(hband),
+                value_cols=["n", "alpha", "ci_low", "ci_high"], complementary=False)
+    if len(rel):
+        rel.loc[rel["flag"] == FLAG_HIDDEN, "verdict"] = ""
 
     # ---- section 4–5: levels, profiles (this year, weighted)
     levels = list(inst.levels.labels)
@@ -1145,9 +1256,11 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
     lb.append(level_rows(cur, "band", "Всего"))
     if mcode is not None:
         lb.append(level_rows(d0[d0["year"] == year], "band", "Регион"))
-    levels_band = suppress(pd.DataFrame(lb), "n", threshold=threshold, value_cols=["n", *levels])
-    lm = municipal_appendix(d0[d0["year"] == year], weights="weight", threshold=threshold,
-                            levels=tuple(levels))
+    lb = pd.DataFrame(lb)
+    levels_band = _hide(lb, "n", threshold=threshold, forced=lb["band"].isin(hband),
+                        total=lb["band"].isin(["Всего", "Регион"]), value_cols=["n", *levels])
+    lm = municipal_appendix(cur_all, weights="weight", threshold=threshold,
+                            levels=tuple(levels), hidden=hidden_munis)
     prof = []
     for grp, x in [*[(b, cur[cur["band"] == b]) for b in BAND_ORDER if (cur["band"] == b).any()],
                    ("Всего", cur)] + ([("Регион", d0[d0["year"] == year])] if mcode else []):
@@ -1155,7 +1268,9 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
         for s in score_cols:
             r[s] = _wmean(x, s, x["weight"]) if x[s].notna().any() else np.nan
         prof.append(r)
-    profiles = suppress(pd.DataFrame(prof), "n", threshold=threshold, value_cols=["n", *score_cols])
+    prof = pd.DataFrame(prof)
+    profiles = _hide(prof, "n", threshold=threshold, forced=prof["band"].isin(hband),
+                     total=prof["band"].isin(["Всего", "Регион"]), value_cols=["n", *score_cols])
 
     # ---- section 6: changes
     ch_rows = []
@@ -1181,10 +1296,14 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
         del cy
     changes = pd.DataFrame(ch_rows)
     if len(changes):
-        changes["p_adj"] = adjust_p(changes["p"].to_numpy(), "holm")
+        changes["n_min"] = np.minimum(changes["n_ref"], changes["n"])
+        changes = _hide(changes, "n_min", threshold=threshold, keep=("reference", "group"),
+                        complementary=False).drop(columns="n_min")
+        changes = _readjust(changes, "holm")
         changes["verdict"] = [_sig(a, b, p) if lkd else "не связаны"
                               for a, b, p, lkd in zip(changes["ci_low"], changes["ci_high"],
                                                       changes["p_adj"], changes["linked"])]
+        changes.loc[changes["flag"] == FLAG_HIDDEN, "verdict"] = ""
         changes["score_name"] = changes["score"].map({**scales, "total": inst.total_name})
     level_changes = _level_changes(data, year, compare_with, lk, ly, cluster, confidence, levels,
                                    baseline, inst)
@@ -1209,10 +1328,20 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
                 sub_rows.append(r)
     subgroup = pd.DataFrame(sub_rows)
     if len(subgroup):
-        subgroup["p_adj"] = adjust_p(subgroup["p"].to_numpy(), "holm")
+        # a row describes the subgroup in both years: hide it when either year is small, when
+        # the group is hidden elsewhere in the note, and one more row of a (by, reference) set
+        # when only one is hidden (the whole-municipality change is published)
+        subgroup["n_min"] = np.minimum(subgroup["n_ref"], subgroup["n"])
+        forced = np.array([g in hidden.get(by, set())
+                           for by, g in zip(subgroup["by"], subgroup["subgroup"])], dtype=bool)
+        subgroup = _hide(subgroup, "n_min", threshold=threshold, forced=forced,
+                         group_cols=[["by", "reference"]], keep=("reference", "group")
+                         ).drop(columns="n_min")
+        subgroup = _readjust(subgroup, "holm")
         subgroup["verdict"] = [_sig(a, b, p) if lkd else "не связаны" for a, b, p, lkd in
                                zip(subgroup["ci_low"], subgroup["ci_high"], subgroup["p_adj"],
                                    subgroup["linked"])]
+        subgroup.loc[subgroup["flag"] == FLAG_HIDDEN, "verdict"] = ""
     gd = []
     for by, ref in (("sex", "м"), ("area", "село")):
         if by in cur and cur[by].nunique() == 2 and ref in set(cur[by]):
@@ -1221,8 +1350,24 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
             gd.append(r)
     group_diff = pd.concat(gd, ignore_index=True) if gd else pd.DataFrame()
     if len(group_diff):
-        group_diff["p_adj"] = adjust_p(group_diff["p"].to_numpy(), "holm")
-    mvr = _muni_vs_region(d0[d0["year"] == year], "total", confidence)
+        group_diff["n_min"] = np.minimum(group_diff["n_ref"], group_diff["n"])
+        forced = np.array([g in hidden.get(by, set()) or r in hidden.get(by, set())
+                           for by, g, r in zip(group_diff["by"], group_diff["group"],
+                                               group_diff["reference"])], dtype=bool)
+        group_diff = _hide(group_diff, "n_min", threshold=threshold, forced=forced,
+                           complementary=False).drop(columns="n_min")
+        group_diff = _readjust(group_diff, "holm")
+    mvr = _muni_vs_region(cur_all, "total", confidence)
+    mvr = _hide(mvr, "n", threshold=threshold,
+                forced=mvr["municipality_code"].isin(hidden_munis),
+                keep=("sigma2_between", "sigma2_within"))
+    mvr = _readjust(mvr, "fdr_bh")
+    mvr["verdict"] = [("выше региона" if lo > 0 else "ниже региона")
+                      if p < 0.05 and (lo > 0 or hi < 0) else
+                      ("" if f == FLAG_HIDDEN else "не отличается")
+                      for lo, hi, p, f in zip(mvr["ci_low"], mvr["ci_high"], mvr["p_adj"],
+                                              mvr["flag"])]
+    assert_publishable(mvr, threshold=threshold)
     if mcode is not None:
         mvr = mvr[mvr["municipality_code"] == mcode].reset_index(drop=True)
 
@@ -1292,15 +1437,19 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
                 notes.append(f"Когорты {y1}–{year}: {exc}")
     cohorts = pd.concat(coh, ignore_index=True) if coh else pd.DataFrame()
     if len(cohorts):
-        small = cohorts["n_pairs"] < threshold
-        cohorts.loc[small, ["mean_first", "mean_second", "mean_change", "sd_change", "se",
-                            "ci_low", "ci_high", "t", "p", "dz", "dz_ci_low", "dz_ci_high",
-                            "p_adj"]] = np.nan
-        cohorts.loc[small, "n_pairs"] = np.nan
-        cohorts["flag"] = np.where(small, "скрыто", "")
+        # «все» is the total of the band rows: with one band hidden, another is hidden too
+        cohorts = _hide(cohorts, "n_pairs", threshold=threshold,
+                        forced=cohorts["group"].isin(hband), total=cohorts["group"] == "все",
+                        group_cols=[["years"]], keep=("n_form_change",))
+        cohorts = _readjust(cohorts, "holm")
+        order = {b: i for i, b in enumerate([*BAND_ORDER, "все"])}
+        cohorts = cohorts.sort_values(["years", "group"], key=lambda c: c.map(order)
+                                      if c.name == "group" else c, kind="stable"
+                                      ).reset_index(drop=True)
 
     # ---- appendix
-    app = lm if mcode is None else lm[lm["municipality_code"].isin([mcode, ""])]
+    app = (lm if mcode is None else lm[lm["municipality_code"].isin([mcode, ""])]
+           ).reset_index(drop=True)
     assert_publishable(app, threshold=threshold)
     for y in compare_with:
         v = int(ly.loc[y, "version"])
@@ -1382,6 +1531,13 @@ def _n(x, d=1) -> str:
     return fmt_num(x, d)
 
 
+def _shown(tab: pd.DataFrame) -> pd.DataFrame:
+    """Rows a note publishes (hidden groups are never turned into sentences)."""
+    if not len(tab) or "flag" not in tab:
+        return tab
+    return tab[tab["flag"] != FLAG_HIDDEN]
+
+
 def _ci(lo, hi, d=1) -> str:
     if lo < 0 or hi < 0:
         return f"от {fmt_num(lo, d)} до {fmt_num(hi, d)}"
@@ -1432,7 +1588,7 @@ def conclusions(diag: Diagnostics) -> list[str]:
                        f"в среднем на {fmt_num(abs(sl['slope']), 2)} балла в год (95 % ДИ "
                        f"{_ci(sl['ci_low_total'], sl['ci_high_total'], 2)}; ошибка связывания "
                        "версий учтена).")
-    ch = diag.changes
+    ch = _shown(diag.changes)
     if len(ch):
         for _, r in ch[ch["score"] == "total"].iterrows():
             if not r["linked"]:
@@ -1473,7 +1629,7 @@ def conclusions(diag: Diagnostics) -> list[str]:
                        f"{_points(r['diff'])} по сравнению с {int(r['reference'])} годом "
                        f"(95 % ДИ {_ci(r['ci_low'], r['ci_high'])}, g = "
                        f"{fmt_num(r['hedges_g'], 2)}).")
-    sg = diag.subgroup_changes
+    sg = _shown(diag.subgroup_changes)
     if len(sg):
         names = {"band": lambda g: f"в {g.replace('-', '–')} классах",
                  "sex": lambda g: "у девушек" if g == "ж" else "у юношей",
@@ -1489,7 +1645,7 @@ def conclusions(diag: Diagnostics) -> list[str]:
             if down:
                 out.append(f"По сравнению с {int(ref)} годом индекс статистически значимо "
                            "снизился " + ", ".join(down) + ".")
-    gd = diag.group_differences
+    gd = _shown(diag.group_differences)
     if len(gd):
         for _, r in gd.iterrows():
             sig = r["p_adj"] < 0.05 and (r["ci_low"] > 0 or r["ci_high"] < 0)
@@ -1516,7 +1672,7 @@ def conclusions(diag: Diagnostics) -> list[str]:
             out.append(f"Наименее сформирован {diag.scales[weakest].lower()} "
                        f"(средняя величина {fmt_num(vals[weakest], 1)} балла из 100).")
             rec.append(f"Рекомендуется {RECOMMENDATIONS.get(weakest, 'уделить внимание этому компоненту')}.")
-    mv = diag.municipalities_vs_region
+    mv = _shown(diag.municipalities_vs_region)
     if len(mv) and diag.municipality is None:
         below = mv[mv["verdict"] == "ниже региона"]
         if len(below):
@@ -1540,6 +1696,8 @@ def conclusions(diag: Diagnostics) -> list[str]:
                        "поддержка школ и разбор результатов с педагогами-навигаторами.")
     lb = diag.levels_band
     lbb = lb[lb["band"].isin(BAND_ORDER)]
+    if LOW in lbb:
+        lbb = lbb[lbb[LOW].notna()]
     if len(lbb) and LOW in lbb:
         wb = lbb.loc[lbb[LOW].idxmax()]
         rec.append(f"Наибольшая доля обучающихся с низким уровнем — в {wb['band'].replace('-', '–')}"

@@ -186,3 +186,143 @@ def test_unadjusted_ci_excluding_zero_is_explained_not_claimed():
     from proforient_diag.diagnostics import _adjusted_only
     assert _adjusted_only(0.5, 6.1).startswith(": доверительный интервал не включает 0")
     assert _adjusted_only(-6.1, -0.5) != "" and _adjusted_only(-0.5, 6.1) == ""
+
+
+# ----------------------------------------------------------------------------- small band
+
+SMALL_MO, SMALL_BAND = "MO07", "10-11"
+
+
+@pytest.fixture(scope="module")
+def small_band_dir(root, tmp_path_factory):
+    """data_samples with 2024–2026 only, and grades 10–11 of MO07 in 2026 cut to 6 rows."""
+    import shutil
+    ds = tmp_path_factory.mktemp("small") / "data"
+    shutil.copytree(root / "data_samples", ds)
+    for y in range(2018, 2024):   # fewer waves: the same tables, a faster test
+        shutil.rmtree(ds / "diagnostics" / str(y))
+    path = ds / "diagnostics" / "2026" / f"{SMALL_MO}_2026.csv"
+    d = pd.read_csv(path, dtype=str, keep_default_na=False)
+    grade = pd.to_numeric(d["grade"], errors="coerce")
+    band = grade >= 10
+    assert band.sum() > 20
+    d[~band | (band & (band.cumsum() <= 6))].to_csv(path, index=False)
+    return ds
+
+
+@pytest.fixture(scope="module")
+def small_diag(small_band_dir, tmp_path_factory):
+    w = load_waves(small_band_dir, range(2018, 2027), key=KEY,
+                   store_path=tmp_path_factory.mktemp("small_store") / "s.duckdb")
+    return diagnose(w, 2026, municipality=SMALL_MO)
+
+
+def _frames(diag):
+    """Every published table of the result (the respondent-level ``data`` is not one)."""
+    return {f.name: getattr(diag, f.name) for f in dataclasses.fields(diag)
+            if isinstance(getattr(diag, f.name), pd.DataFrame) and f.name != "data"}
+
+
+def _band_rows(name, t):
+    """Rows of ``t`` describing one band, by band label."""
+    if name == "subgroup_changes":
+        return t[t["by"] == "band"], "subgroup"
+    if name == "cohorts":
+        return t, "group"
+    return t, "band"
+
+
+BAND_TABLES = ("coverage_band", "levels_band", "profiles", "reliability", "subgroup_changes",
+               "cohorts")
+TOTALS = {"Всего", "Регион", "все"}
+
+
+def test_small_band_hidden_consistently_in_every_table(small_diag):
+    d = small_diag
+    frames = _frames(d)
+    cb = d.coverage_band.set_index("band")
+    assert cb.loc[SMALL_BAND, "flag"] == FLAG_HIDDEN
+    assert np.isnan(cb.loc[SMALL_BAND, "n"])
+    hidden = set(cb.index[(cb["flag"] == FLAG_HIDDEN) & cb.index.isin(BAND_ORDER)])
+    assert len(hidden) >= 2          # complementary suppression against «Всего»
+    assert cb.loc["Всего", "flag"] != FLAG_HIDDEN and cb.loc["Всего", "n"] >= 10
+
+    # 1. no visible count below the threshold anywhere
+    for name, t in frames.items():
+        for c in t.columns:
+            if c == "n" or (c.startswith("n_") and c != "n_form_change"):
+                v = pd.to_numeric(t[c], errors="coerce")
+                assert not ((v > 0) & (v < 10)).any(), (name, c, t.loc[(v > 0) & (v < 10)])
+
+    # 2. the same bands are hidden in every band table, with all their numbers
+    for name in BAND_TABLES:
+        t, col = _band_rows(name, frames[name])
+        assert len(t), name
+        for b in hidden:
+            rows = t[t[col] == b]
+            assert len(rows), (name, b)
+            assert (rows["flag"] == FLAG_HIDDEN).all(), (name, b)
+            values = [c for c in ("n", "n_ref", "n_pairs", "mean", "mean_ref", "mean_first",
+                                  "mean_second", "mean_change", "diff", "alpha", "df", "total",
+                                  "высокий", "низкий", "ci_low", "p") if c in rows]
+            assert rows[values].isna().all().all(), (name, b)
+        shown = set(t.loc[t["flag"] != FLAG_HIDDEN, col]) & set(BAND_ORDER)
+        assert not shown & hidden, name
+
+    # 3. no single hidden cell next to a visible total (a band, sex or area set)
+    sets = {"coverage_band": [], "levels_band": [], "profiles": [], "cohorts": ["years"],
+            "subgroup_changes": ["by", "reference"]}
+    for name, keys in sets.items():
+        t = frames[name]
+        label = "subgroup" if name == "subgroup_changes" else \
+            ("group" if name == "cohorts" else "band")
+        cells = t[~t[label].isin(TOTALS)]
+        for _, g in (cells.groupby(keys) if keys else [((), cells)]):
+            n_hidden = int((g["flag"] == FLAG_HIDDEN).sum())
+            assert not (n_hidden == 1 and len(g) > 1), (name, g[[label, "flag"]])
+
+    # hidden groups are never turned into sentences
+    text = " ".join(conclusions(d))
+    for b in hidden:
+        assert f"{b.replace('-', '–')} классах" not in text
+
+
+def test_small_band_rendered_note_passes_the_audit(root, small_band_dir, tmp_path, monkeypatch):
+    from proforient_diag.report.audit import audit_notes
+    from proforient_diag.report.runner import run_note
+
+    monkeypatch.setenv("PROFORIENT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PROFORIENT_KEY", KEY.decode())
+    out = tmp_path / "note"
+    run_note(root / "notebooks" / "annual_diagnostics.ipynb", out,
+             {"year": 2026, "data_dir": str(small_band_dir), "municipality": SMALL_MO,
+              "suppress_threshold": 10}, name="small", title="Справка", formats=("html",),
+             year=2026, keep_notebook=False)
+    html = (out / "small.html").read_text(encoding="utf-8")
+    problems = audit_notes(out)
+    assert problems.empty, problems.to_string()
+    assert "—<sup>*</sup>" in html and "Значение скрыто" in html
+    assert "No description has been provided" not in html
+    assert 'alt="Рисунок 1. ' in html
+    # the cohort table's total row is a total: the hidden band rows come in pairs
+    cohort = html[html.index("одних и тех же обучающихся"):]
+    cohort = cohort[:cohort.index("</table>")]
+    assert cohort.count("10–11 классы") == 1 and "все параллели" in cohort
+    assert cohort.count("—<sup>*</sup>") >= 2 * 8
+
+
+def test_reliability_keeps_a_scale_alpha_cannot_be_computed(waves, weights):
+    d = diagnose(waves, 2026, weights=weights, municipality="MO07")
+    rel = d.reliability.set_index(["band", "scale"])
+    row = rel.loc[("8-9", "MOT")]
+    assert np.isnan(row["alpha"]) and row["n"] >= 10
+    assert row["verdict"] == "не вычислена: у пункта MOT01 нет разброса ответов"
+    assert row["flag"] != FLAG_HIDDEN
+    # every band × scale of the form is listed
+    assert set(rel.index.get_level_values("band")) == set(BAND_ORDER)
+    assert rel.loc[("5-7", "MOT"), "alpha"] > 0
+    # the appendix has a plain index (no pandas «index» column in the note)
+    assert list(d.appendix.index) == list(range(len(d.appendix)))
+    # the number of observations is a count
+    ws = d.weight_summary.set_index("показатель")["значение"]
+    assert isinstance(ws["Число наблюдений"], int)

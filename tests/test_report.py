@@ -398,3 +398,51 @@ def test_show_table_of_an_empty_frame_renders_the_caption():
     t = show_table(pd.DataFrame({"Показатель": [], "Значение": []}), "Пустая таблица", numbering=Numbering())
     html = t._repr_html_()
     assert "Таблица 1. Пустая таблица" in html and "Показатель" in html
+
+
+def test_show_table_marks_imprecise_rows_with_a_footnote():
+    df = pd.DataFrame({"Параллель": ["1–4 классы", "8–9 классы", "10–11 классы", "Всего"],
+                       "n": [44.0, 27.0, np.nan, 142.0], "Индекс": [60.2, 63.3, np.nan, 62.9],
+                       "flag": ["", "неточно", "скрыто", ""]})
+    t = show_table(df, "Неточные группы", numbering=Numbering(), int_cols=["n"], decimals=1)
+    frame = t.to_frame()
+    assert frame["Параллель"].tolist() == ["1–4 классы", "8–9 классы°", "10–11 классы", "Всего"]
+    assert frame.iloc[1].tolist() == ["8–9 классы°", "27", "63,3"]
+    assert t.n_imprecise == 1 and t.n_suppressed == 2
+    assert "° — группа из 10–29 обучающихся: оценка неточна" in t.html
+    assert "8–9 классы°</td>" in t.html and "Значение скрыто" in t.html
+    # no mark and no footnote without imprecise rows
+    t2 = show_table(df.assign(flag=""), "Без флагов", numbering=Numbering())
+    assert t2.n_imprecise == 0 and "°" not in t2.html
+
+
+def test_show_table_prints_int_values_of_a_mixed_column_as_counts():
+    df = pd.DataFrame({"Показатель": ["Число наблюдений", "Эффект дизайна"],
+                       "Значение": pd.Series([3184, 1.5104], dtype=object)})
+    t = show_table(df, "Веса", numbering=Numbering())
+    assert t.to_frame()["Значение"].tolist() == ["3\u2009184", "1,51"]
+
+
+def test_figures_get_their_caption_as_alt_text():
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    caption = figure_caption("Уровни по параллелям", Numbering())
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    cells = [new_code_cell("plot", outputs=[
+                 new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+                 new_output("execute_result", data={"text/html": caption.html,
+                                                    "text/plain": "Caption"}, execution_count=1)]),
+             new_code_cell("plot2", outputs=[
+                 new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})])]
+    html = export.notebook_body_html(nbformat.from_dict(new_notebook(cells=cells)))
+    assert 'alt="Рисунок 1. Уровни по параллелям"' in html
+    assert 'alt="Рисунок"' in html
+    assert "No description has been provided" not in html
+
+
+def test_note_figure_alt_is_its_caption(note):
+    _, out = note
+    html = (out / "smoke.html").read_text(encoding="utf-8")
+    assert 'alt="Рисунок 1. Распределение обучающихся по уровням сформированности"' in html
+    assert "No description has been provided" not in html

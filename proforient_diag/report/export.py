@@ -26,6 +26,7 @@ import copy
 import datetime as _dt
 import html as _html
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable
@@ -99,13 +100,49 @@ def _template(name: str) -> str:
 # --------------------------------------------------------------------------- HTML
 
 
+_FIGCAPTION = re.compile(r'class="pd-figcaption"[^>]*>\s*<p>(.*?)</p>', re.S)
+FIGURE_ALT = "Рисунок"
+
+
+def _caption_text(output) -> str | None:
+    """The text of a figure caption (:func:`~proforient_diag.report.tables.figure_caption`)."""
+    html = output.get("data", {}).get("text/html", "")
+    if isinstance(html, list):
+        html = "".join(html)
+    m = _FIGCAPTION.search(html or "")
+    return _html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip() if m else None
+
+
+def _set_figure_alt(cells) -> None:
+    """Give every image the caption that follows it (in its cell or the next) as alt text.
+
+    nbconvert otherwise writes alt="No description has been provided for this image".
+    """
+    outs = [o for c in cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    for i, out in enumerate(outs):
+        data = out.get("data", {})
+        kinds = [k for k in ("image/png", "image/jpeg", "image/svg+xml") if k in data]
+        if not kinds:
+            continue
+        alt = None
+        for nxt in outs[i + 1:i + 4]:
+            alt = _caption_text(nxt)
+            if alt or any(k in nxt.get("data", {}) for k in ("image/png", "image/jpeg")):
+                break
+        meta = out.setdefault("metadata", {})
+        for k in kinds:
+            meta.setdefault(k, {})
+            if not meta[k].get("alt"):
+                meta[k]["alt"] = alt or FIGURE_ALT
+
+
 def _clean_notebook(nb):
     """A copy of the notebook without what a reader should not see.
 
     Drops cells tagged ``remove`` / ``remove-cell`` / ``hide``, stderr streams
     (warnings), error outputs and results that only have a plain-text repr
     (``<Axes: ...>``, ``<Figure size ...>``): in a note these are artefacts of
-    code, not content.
+    code, not content. Figures get their caption (or «Рисунок») as alt text.
     """
     nb = copy.deepcopy(nb)
     hidden = {"remove", "remove-cell", "remove_cell", "hide"}
@@ -128,6 +165,7 @@ def _clean_notebook(nb):
                 kept.append(out)
             cell.outputs = kept
         cells.append(cell)
+    _set_figure_alt(cells)
     nb.cells = cells
     return nb
 

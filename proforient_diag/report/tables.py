@@ -5,7 +5,9 @@
 Styler) so that it stays plain: pandoc reads it into a real Word table and
 WeasyPrint lays it out for print. Suppressed cells (NaN in a row whose
 ``flag`` column says «скрыто», as the privacy step marks them) print as «—»
-with a footnote mark and a footnote saying why.
+with a footnote mark and a footnote saying why; rows flagged «неточно» (a group of
+10–29 students) get «°» after their first cell and a footnote saying the estimate is
+imprecise.
 
 Numbering is per note: create one :class:`Numbering` at the top of a notebook
 and pass it to every call; there is no global counter.
@@ -27,6 +29,8 @@ SUPPRESSED_NOTE = (
     "Значение скрыто: группа слишком мала, и по опубликованному значению можно было бы "
     "узнать ответы отдельных обучающихся."
 )
+IMPRECISE_MARK = "°"
+IMPRECISE_NOTE = "группа из 10–29 обучающихся: оценка неточна."
 
 
 @dataclass
@@ -77,6 +81,8 @@ class Table:
         How many cells were shown as suppressed.
     html : str
         The HTML fragment.
+    n_imprecise : int
+        How many rows were marked imprecise («°»).
     """
 
     number: int
@@ -84,6 +90,7 @@ class Table:
     frame: pd.DataFrame = field(repr=False)
     n_suppressed: int
     html: str = field(repr=False)
+    n_imprecise: int = 0
 
     def _repr_html_(self) -> str:
         return self.html
@@ -126,9 +133,9 @@ def _is_wide(shown: pd.DataFrame) -> bool:
     return shown.shape[1] > 8 or sum(len(str(c)) for c in shown.columns) > 110
 
 
-def _is_flagged(values: pd.Series) -> pd.Series:
+def _is_flagged(values: pd.Series, prefix: str = "скрыт") -> pd.Series:
     text = values.astype("string").str.strip().str.lower().fillna("")
-    return text.str.startswith("скрыт")
+    return text.str.startswith(prefix)
 
 
 def _format_column(col: pd.Series, *, decimals: int, percent: bool, share: bool,
@@ -151,7 +158,9 @@ def _format_column(col: pd.Series, *, decimals: int, percent: bool, share: bool,
             out.append(DASH)
         elif isinstance(v, (_dt.date, _dt.datetime)):
             out.append(fmt_date(v))
-        elif isinstance(v, float):
+        elif isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            out.append(fmt_int(v))
+        elif isinstance(v, (float, np.floating)):
             out.append(fmt_num(v, decimals))
         else:
             out.append(str(v))
@@ -163,7 +172,7 @@ def show_table(df: pd.DataFrame, caption: str, *, numbering: Numbering,
                percent_cols: Iterable[str] = (), share: bool = False,
                p_cols: Iterable[str] = (), int_cols: Iterable[str] = (),
                flag_col: str = "flag", suppressed_note: str = SUPPRESSED_NOTE,
-               index: bool | None = None) -> Table:
+               imprecise_note: str = IMPRECISE_NOTE, index: bool | None = None) -> Table:
     """A numbered Russian table for a note.
 
     Parameters
@@ -191,11 +200,14 @@ def show_table(df: pd.DataFrame, caption: str, *, numbering: Numbering,
         Columns to show as counts even if stored as floats (e.g. counts
         that became float because suppressed cells are NaN).
     flag_col : str, default "flag"
-        The column marking suppressed rows (a value starting with «скрыт»);
-        it is not displayed. NaN cells in those rows print as «—*» with a
-        footnote.
+        The column marking suppressed rows (a value starting with «скрыт»)
+        and imprecise ones (starting with «неточ»); it is not displayed. NaN
+        cells of suppressed rows print as «—*» with a footnote; the first
+        cell of an imprecise row gets «°» and a footnote.
     suppressed_note : str
         The footnote explaining suppression.
+    imprecise_note : str
+        The footnote explaining «°» (printed as «° — …»).
     index : bool, optional
         Show the index as the first column(s); by default only when it is
         not a plain 0..n-1 range.
@@ -232,9 +244,11 @@ def show_table(df: pd.DataFrame, caption: str, *, numbering: Numbering,
 
     if flag_col in data.columns:
         flagged = _is_flagged(data[flag_col]).to_numpy(dtype=bool)
+        imprecise = _is_flagged(data[flag_col], "неточ").to_numpy(dtype=bool)
         data = data.drop(columns=flag_col)
     else:
         flagged = np.zeros(len(data), dtype=bool)
+        imprecise = np.zeros(len(data), dtype=bool)
 
     cells = {}
     suppressed = pd.DataFrame(False, index=data.index, columns=data.columns)
@@ -252,6 +266,10 @@ def show_table(df: pd.DataFrame, caption: str, *, numbering: Numbering,
         suppressed[name] = col.isna().to_numpy() & flagged
     shown = pd.DataFrame(cells, index=data.index, columns=data.columns)
     n_suppressed = int(suppressed.to_numpy().sum())
+    n_imprecise = int(imprecise.sum()) if shown.shape[1] else 0
+    if n_imprecise:
+        first = shown.columns[0]
+        shown[first] = [v + IMPRECISE_MARK if m else v for v, m in zip(shown[first], imprecise)]
 
     number = numbering.next_table()
     full_caption = f"Таблица {number}. {caption}"
@@ -286,10 +304,13 @@ def show_table(df: pd.DataFrame, caption: str, *, numbering: Numbering,
     if n_suppressed:
         parts.append('<div class="pd-table-note" data-custom-style="Table Note">'
                      f"<p><sup>{SUPPRESSED_MARK}</sup> {esc(suppressed_note)}</p></div>")
+    if n_imprecise:
+        parts.append('<div class="pd-table-note" data-custom-style="Table Note">'
+                     f"<p>{IMPRECISE_MARK} — {esc(imprecise_note)}</p></div>")
     parts.append("</div>")
     frame = shown.mask(suppressed, DASH)
     return Table(number=number, caption=full_caption, frame=frame,
-                 n_suppressed=n_suppressed, html="\n".join(parts))
+                 n_suppressed=n_suppressed, html="\n".join(parts), n_imprecise=n_imprecise)
 
 
 def figure_caption(text: str, numbering: Numbering) -> Caption:
