@@ -1209,7 +1209,7 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
     wsum = W.summary_table[W.summary_table["год"] == year].reset_index(drop=True) \
         if len(W.summary_table) else pd.DataFrame()
     if len(wsum):   # the number of observations is a count: an int, not 3184.0
-        wsum["значение"] = pd.Series([int(v) if k == "Число наблюдений" else float(v)
+        wsum["значение"] = pd.Series([int(v) if k in ("Число наблюдений", "Сумма весов (представленная численность)") else float(v)
                                      for k, v in zip(wsum["показатель"], wsum["значение"])],
                                     index=wsum.index, dtype=object)
     for _, u in W.uncovered[W.uncovered["year"] == year].iterrows():

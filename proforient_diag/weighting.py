@@ -409,7 +409,7 @@ def weight_summary(weights, *, trim: tuple[float, float] | None = (0.3, 3.0)
     w = w[~np.isnan(w)]
     deff = design_effect(w)
     rows = [("Число наблюдений", float(w.size)),
-            ("Сумма весов (представленная численность)", float(w.sum())),
+            ("Сумма весов (представленная численность)", float(np.round(w.sum(), 6))),
             ("Минимальный вес", float(w.min())),
             ("Максимальный вес", float(w.max())),
             ("Отношение максимального веса к минимальному",
