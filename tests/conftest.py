@@ -20,3 +20,18 @@ def load_reference(name: str) -> dict:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def spec():
+    """The roadmap monitoring spec (instruments/roadmap-monitoring.yaml)."""
+    from proforient_diag.monitoring import load_monitoring_spec
+    return load_monitoring_spec()
+
+
+@pytest.fixture(scope="session")
+def register():
+    """The sample region's school list and school enrolment."""
+    import pandas as pd
+    samples = ROOT / "data_samples"
+    return pd.read_csv(samples / "schools.csv"), pd.read_csv(samples / "school_enrolment.csv")

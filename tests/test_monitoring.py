@@ -12,23 +12,13 @@ import pytest
 
 from proforient_diag.errors import DiagError
 from proforient_diag.monitoring import (FormError, activity_association, aggregate, change,
-                                        composite_index, conclusions, load_monitoring_spec, read_forms,
+                                        composite_index, conclusions, read_forms,
                                         targets, write_form_template)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data_samples"
 MON = SAMPLES / "monitoring"
 ROADMAP = ROOT.parent / "shared" / "seed" / "roadmap-2018-2027.txt"
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return load_monitoring_spec()
-
-
-@pytest.fixture(scope="module")
-def register():
-    return pd.read_csv(SAMPLES / "schools.csv"), pd.read_csv(SAMPLES / "school_enrolment.csv")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from proforient_diag.errors import InputFileError, StoreError
-from proforient_diag.monitoring import aggregate, load_monitoring, load_monitoring_spec, read_forms
+from proforient_diag.monitoring import aggregate, load_monitoring, read_forms
 from proforient_diag.store import (NAME_MASK, Store, StoreLockedError, cache_store_path,
                                    with_store)
 
@@ -22,16 +22,6 @@ SAMPLES = ROOT / "data_samples"
 YEARS = (2025, 2026)
 CSV = "monitoring_2026_MO07.csv"   # cp1251, «;», two schools of MO07, nothing excluded
 SCHOOL = "MO07-001"                # its first row
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return load_monitoring_spec()
-
-
-@pytest.fixture(scope="module")
-def register():
-    return pd.read_csv(SAMPLES / "schools.csv"), pd.read_csv(SAMPLES / "school_enrolment.csv")
 
 
 @pytest.fixture(scope="module")
