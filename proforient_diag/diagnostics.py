@@ -93,11 +93,7 @@ References
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import tempfile
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,8 +107,8 @@ from .compare import (adjust_p, cohort_change, compare_groups, compare_years,
                       level_shift, trend)
 from .errors import DataError, InputFileError, StoreError
 from .instrument import Instrument, anchors_between, load_instrument
-from .privacy import (FLAG_HIDDEN, assert_publishable, create_key, load_key, pseudonymise,
-                      suppress)
+from .privacy import FLAG_HIDDEN, assert_publishable, create_key, load_key, suppress
+from .store import default_cache_dir
 from .report.fmt import fmt_int, fmt_num
 from .scoring import assign_levels
 from .weighting import rake, weight_summary, weighted_mean
@@ -124,7 +120,6 @@ __all__ = ["Waves", "load_waves", "default_cache_dir", "Weights", "make_weights"
 BAND_ORDER = ["1-4", "5-7", "8-9", "10-11"]
 LINKING_METHODS = ("anchor", "none")
 HIGH, LOW = "высокий", "низкий"
-_CACHE_TAG = "proforient-diag cache tag"
 _MONTHS = {1: "январь", 2: "февраль", 3: "март", 4: "апрель", 5: "май", 6: "июнь", 7: "июль",
            8: "август", 9: "сентябрь", 10: "октябрь", 11: "ноябрь", 12: "декабрь"}
 
@@ -200,15 +195,6 @@ class Waves:
                 ", ".join(f"{y} — {fmt_int(k)}" for y, k in n.items()) + " анкет.")
 
 
-def default_cache_dir() -> Path:
-    """``$PROFORIENT_CACHE``, else ``$XDG_CACHE_HOME/proforient-diag``, else ``~/.cache/proforient-diag``."""
-    env = os.environ.get("PROFORIENT_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "proforient-diag"
-
-
 def _resolve_key(key) -> tuple[bytes | str, str]:
     if key is not None:
         return key, "ключ передан вызывающей программой"
@@ -259,7 +245,7 @@ def load_waves(data_dir: str | Path, years: Iterable[int], *, store_path: str | 
     -------
     Waves
     """
-    from .store import Store
+    from .store import Store, cache_store_path, with_store
 
     data_dir = Path(data_dir)
     years = sorted({int(y) for y in years})
@@ -271,55 +257,27 @@ def load_waves(data_dir: str | Path, years: Iterable[int], *, store_path: str | 
                              file=data_dir / "diagnostics" / str(years[-1]))
     missing = tuple(y for y in years if y not in present)
     k, key_source = _resolve_key(key)
-    tmp = None
     if store_path is None:
-        tag = pseudonymise(pd.Series([_CACHE_TAG]), k).iat[0][1:11]
-        h = hashlib.sha256(str(data_dir.resolve()).encode("utf-8")).hexdigest()[:12]
-        path = default_cache_dir() / "stores" / f"{h}-{tag}.duckdb"
-        cache = True
+        path, cache = cache_store_path(data_dir, k), True
     else:
         path, cache = Path(store_path), False
 
-    def fill(p: Path):
-        st = Store(p)
-        try:
-            for y in present:
-                folder = data_dir / "diagnostics" / str(y)
-                st.load(y, folder, key=k, instrument=instrument)
-                stored = set(st.loads(current=True).query("year == @y")["file"])
-                if stored - _year_files(folder):
-                    st.close()
-                    return None
-            sc = st.scores(present)
-            rs = st.responses(present)
-            loads = st.loads(current=True)
-        finally:
-            st.close()
-        return sc, rs, loads
+    def fill(st: Store):
+        for y in present:
+            folder = data_dir / "diagnostics" / str(y)
+            st.load(y, folder, key=k, instrument=instrument)
+            stored = set(st.loads(current=True).query("year == @y")["file"])
+            if stored - _year_files(folder):
+                return None  # a file left the folder since the store was filled
+        return st.scores(present), st.responses(present), st.loads(current=True)
 
-    try:
-        for attempt in range(30 if cache else 1):  # a parallel note may hold the cache store briefly
-            try:
-                got = fill(path)
-                break
-            except StoreError:
-                if attempt == 29 or not cache:
-                    raise
-                time.sleep(1.0)
-        if got is None and cache:           # a file left the folder: rebuild the cache store
-            path.unlink(missing_ok=True)
-            got = fill(path)
-        if got is None:
-            raise StoreError("в хранилище есть файлы, которых больше нет в папке с данными; "
-                             "укажите новое хранилище.", file=path)
-    except StoreError:
-        if not cache:
-            raise
-        tmp = Path(tempfile.mkdtemp(prefix="proforient-store-"))
-        got = fill(tmp / "store.duckdb")
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+    got, used = with_store(path, fill, cache=cache)
+    if got is None and cache:  # rebuild the cache store from the folder as it is now
+        path.unlink(missing_ok=True)
+        got, used = with_store(path, fill, cache=True)
+    if got is None:
+        raise StoreError("в хранилище есть файлы, которых больше нет в папке с данными; "
+                         "укажите новое хранилище.", file=path)
     sc, rs, loads = got
     if isinstance(sc["level"].dtype, pd.CategoricalDtype) is False:
         sc["level"] = pd.Categorical(sc["level"], categories=["низкий", "средний", "высокий"],
@@ -340,7 +298,7 @@ def load_waves(data_dir: str | Path, years: Iterable[int], *, store_path: str | 
                                    excluded=("excluded", "sum")).reset_index()
     return Waves(years=tuple(present), scores=sc, responses=rs, instruments=insts,
                  enrolment=enr, schools=schools, loads=lt, missing_years=missing,
-                 store_path=str(path) if tmp is None else "временное хранилище",
+                 store_path=str(used) if used is not None else "временное хранилище",
                  key_source=key_source)
 
 

@@ -116,6 +116,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import os
 import json
 import re
 import shutil
@@ -1144,6 +1145,19 @@ class Store:
 
 # --------------------------------------------------------------------------- the notes' cache
 
+_CACHE_TAG = "proforient-diag cache tag"
+
+
+def default_cache_dir() -> Path:
+    """``$PROFORIENT_CACHE``, else ``$XDG_CACHE_HOME/proforient-diag``, else ``~/.cache/proforient-diag``."""
+    env = os.environ.get("PROFORIENT_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "proforient-diag"
+
+
+
 def cache_store_path(data_dir: str | Path, key: bytes | str) -> Path:
     """The notes' cache store of a data folder.
 
@@ -1151,7 +1165,6 @@ def cache_store_path(data_dir: str | Path, key: bytes | str) -> Path:
     the file :func:`proforient_diag.diagnostics.load_waves` fills; the key tag is the pseudonym
     of a fixed public string (characters 2–11), so stores built with different keys never mix.
     """
-    from .diagnostics import _CACHE_TAG, default_cache_dir
     from .privacy import pseudonymise
 
     tag = pseudonymise(pd.Series([_CACHE_TAG]), key).iat[0][1:11]
