@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from jupyter_client.manager import KernelManager
 
 from ..errors import DiagError, InputFileError
 from .export import (
@@ -31,6 +32,18 @@ from .manifest import _jsonable, build_manifest, manifest_markdown, sha256_file,
 STATUS_OK = "готово"
 STATUS_FAILED = "ошибка"
 FORMAT_LABELS = {"html": "HTML", "docx": "Word (DOCX)", "pdf": "PDF"}
+
+
+class IPCKernelManager(KernelManager):
+    """A Jupyter kernel manager that talks to the kernel over local sockets, not TCP.
+
+    The notes run on one machine; ipc transport opens no ports and keeps ipykernel from warning
+    on stderr that its TCP channels are unencrypted. Not available on Windows (TCP is used there).
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("transport", "ipc")
+        super().__init__(**kwargs)
 
 
 class NoteRunError(DiagError):
@@ -177,10 +190,12 @@ def run_note(notebook: str | Path, output_dir: str | Path, parameters: Mapping |
     def execute(tmp: Path) -> None:
         out = tmp.with_suffix(".ipynb")  # papermill wants an .ipynb name
         try:
+            extra = {} if os.name == "nt" else {  # ipc: no TCP ports, no kernel warning about them
+                "kernel_manager_class": "proforient_diag.report.runner.IPCKernelManager"}
             pm.execute_notebook(str(notebook), str(out), parameters=params,
                                 kernel_name=kernel_name, progress_bar=False,
                                 log_output=False, cwd=str(notebook.parent),
-                                execution_timeout=execution_timeout)
+                                execution_timeout=execution_timeout, **extra)
         except pm.PapermillExecutionError as exc:
             if out.exists():
                 os.replace(out, output_dir / f"{name}.error.ipynb")
