@@ -96,7 +96,7 @@ def prepare_check(data_dir: str | Path, years=None, band: str = "8-9", instrumen
 
     inst = load_instrument(instrument, version)
     if band not in inst.band_ids:
-        raise ValueError(f"band must be one of {tuple(inst.band_ids)}, got {band!r}")
+        raise ValueError(f"band: допустимые значения {tuple(inst.band_ids)}, передано {band!r}")
     if years is None:
         years = years_in_force(data_dir, instrument, inst.version)
     elif isinstance(years, (int, np.integer)):
@@ -331,7 +331,7 @@ def information_curves(check: CheckData, health: HealthResult | None = None,
 def verdict_table(health: HealthResult, kind: str = "item") -> pd.DataFrame:
     """Verdicts with reasons, Russian headers; ``kind`` "item" or "scale"."""
     if kind not in ("item", "scale"):
-        raise ValueError(f"kind must be one of ('item', 'scale'), got {kind!r}")
+        raise ValueError(f"kind: допустимые значения ('item', 'scale'), передано {kind!r}")
     if kind == "item":
         t = health.items
         return pd.DataFrame({"Шкала": t["scale"], "Пункт": t["item"], "Решение": t["verdict_ru"],

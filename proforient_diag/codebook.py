@@ -66,7 +66,7 @@ def _as_instrument(instrument) -> Instrument:
         return instrument
     if isinstance(instrument, (str, Path)):
         return load_instrument(instrument)
-    raise TypeError("instrument must be an Instrument, an instrument id or a YAML path")
+    raise TypeError("instrument: ожидается Instrument, идентификатор инструмента или путь к YAML")
 
 
 def _raw_doc(inst: Instrument) -> dict:
@@ -614,7 +614,7 @@ def write_templates(instrument: Instrument, out_dir: str | Path, *,
     from openpyxl.worksheet.datavalidation import DataValidation
 
     if not isinstance(rows, int) or rows < 1:
-        raise ValueError("rows must be a positive integer")
+        raise ValueError("rows: нужно целое положительное число")
     inst = _as_instrument(instrument)
     out = _out_dir(out_dir)
     cb = codebook(inst)

@@ -304,7 +304,7 @@ def suppress(table: pd.DataFrame, count_col: str = "n", *, threshold: int = 10,
         raise DataError("в таблице нет столбца с числом обучающихся; укажите его в "
                         "аргументе count_col.", column=count_col)
     if threshold < 1 or imprecise_below < threshold:
-        raise ValueError("threshold must be ≥ 1 and imprecise_below ≥ threshold")
+        raise ValueError("threshold: нужно число ≥ 1, а imprecise_below — не меньше threshold")
     partitions: list[list[str]]
     if group_cols is None:
         partitions = [[]]

@@ -193,7 +193,7 @@ def rake(df: pd.DataFrame, margins: dict, *, base_weights: pd.Series | None = No
     if trim is not None:
         lo, hi = trim
         if not 0 < lo < 1 < hi:
-            raise ValueError("trim must be (lo, hi) with 0 < lo < 1 < hi, or None")
+            raise ValueError("trim: нужна пара (lo, hi) с 0 < lo < 1 < hi или None")
         for _ in range(max_iter):
             m = w.mean()
             if w.min() >= lo * m * (1 - 1e-9) and w.max() <= hi * m * (1 + 1e-9):

@@ -135,7 +135,7 @@ def test_efa_tidy_frame_and_summary():
 def test_efa_bad_option_lists_allowed(kwargs, option):
     with pytest.raises(ValueError, match=option) as exc:
         efa(ITEMS, 2, **kwargs)
-    assert "must be one of" in str(exc.value)
+    assert "допустимые значения" in str(exc.value)
 
 
 def test_efa_data_errors_are_russian():
@@ -215,5 +215,5 @@ def test_parallel_analysis_is_seeded_and_simulates_null_correlations():
     assert a.simulated_pc.sum() == pytest.approx(25.0, abs=1e-9)
     np.testing.assert_allclose(a.simulated_pc.to_numpy()[:3], REF["parallel"]["pc_sim"][:3],
                                atol=0.02)
-    with pytest.raises(ValueError, match="fa must be one of"):
+    with pytest.raises(ValueError, match="fa: допустимые значения"):
         parallel_analysis(ITEMS, fa="factors")

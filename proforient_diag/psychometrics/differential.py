@@ -310,11 +310,11 @@ def dif(df: pd.DataFrame, items, group: str, focal, method: str = "mh", *,
     ``logLik`` for the logistic procedure; difR::difMH / lordif where available.
     """
     if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+        raise ValueError(f"method: допустимые значения {_METHODS}, передано {method!r}")
     if r2_rule not in _R2_RULES:
-        raise ValueError(f"r2_rule must be one of {_R2_RULES}, got {r2_rule!r}")
+        raise ValueError(f"r2_rule: допустимые значения {_R2_RULES}, передано {r2_rule!r}")
     if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+        raise ValueError(f"alpha: допустимо число строго между 0 и 1, передано {alpha!r}")
     items, values, is_focal = _prepare(df, items, group, focal)
     total = values.sum(axis=1)
     rows = []

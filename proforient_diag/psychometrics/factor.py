@@ -58,7 +58,7 @@ class FactorDataError(DataError):
 
 def _check_option(name: str, value, allowed) -> None:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
+        raise ValueError(f"{name}: допустимые значения {tuple(allowed)}, передано {value!r}")
 
 
 # --------------------------------------------------------------------------- correlations

@@ -286,7 +286,7 @@ def invariance_supported(level: str, d_cfi: float, d_rmsea: float, d_srmr: float
     configural model a rise of 0.015 alone is no evidence of non-invariance.)
     """
     if level not in INV_DSRMR:
-        raise ValueError(f"level must be one of {tuple(INV_DSRMR)}, got {level!r}")
+        raise ValueError(f"level: допустимые значения {tuple(INV_DSRMR)}, передано {level!r}")
     worse_cfi = d_cfi <= INV_DCFI
     worse_other = d_rmsea >= INV_DRMSEA or d_srmr >= INV_DSRMR[level]
     return not bool(worse_cfi and worse_other)
@@ -303,7 +303,7 @@ def keyed_form(responses: pd.DataFrame, instrument, band: str) -> pd.DataFrame:
     if not isinstance(responses, pd.DataFrame):
         raise DataError("Ожидается таблица ответов pandas.DataFrame.")
     if band not in instrument.band_ids:
-        raise ValueError(f"band must be one of {tuple(instrument.band_ids)}, got {band!r}")
+        raise ValueError(f"band: допустимые значения {tuple(instrument.band_ids)}, передано {band!r}")
     if "band" not in responses.columns:
         raise DataError("В таблице ответов нет столбца band (параллель).", column="band")
     items = instrument.items_for(band)
@@ -648,7 +648,7 @@ def instrument_health(responses: pd.DataFrame, instrument, groups=_GROUPS, *,
         groups = (groups,)
     bad = [g for g in groups if g not in _GROUPS]
     if bad:
-        raise ValueError(f"groups must be a subset of {_GROUPS}, got {tuple(groups)!r}")
+        raise ValueError(f"groups: допустимы только значения из {_GROUPS}, передано {tuple(groups)!r}")
     if not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
         raise ValueError("n_boot: допустимо целое число ≥ 0 (0 — без доверительного интервала ω).")
     if not isinstance(responses, pd.DataFrame):
@@ -665,7 +665,7 @@ def instrument_health(responses: pd.DataFrame, instrument, groups=_GROUPS, *,
     present = [b for b in instrument.band_ids if (resp["band"] == b).any()]
     if band is not None:
         if band not in instrument.band_ids:
-            raise ValueError(f"band must be one of {tuple(instrument.band_ids)}, got {band!r}")
+            raise ValueError(f"band: допустимые значения {tuple(instrument.band_ids)}, передано {band!r}")
         if band not in present:
             raise DataError(f"В ответах нет обучающихся параллели {band}.", column="band")
         bands = [band]

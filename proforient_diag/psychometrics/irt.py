@@ -506,9 +506,9 @@ def grm(df: pd.DataFrame, *, n_quad: int = 41, max_iter: int = 500, tol: float =
     with a = 1.702·λ/√(1 − λ²), b_k = τ_k/λ.
     """
     if se not in _SE_METHODS:
-        raise ValueError(f"se must be one of {_SE_METHODS}, got {se!r}")
+        raise ValueError(f"se: допустимые значения {_SE_METHODS}, передано {se!r}")
     if n_quad < 5:
-        raise ValueError(f"n_quad must be at least 5, got {n_quad!r}")
+        raise ValueError(f"n_quad: нужно не меньше 5 узлов, передано {n_quad!r}")
     data = _prepare(df)
     J = len(data.items)
     Km = int(data.K.max())
@@ -718,7 +718,7 @@ def link(old_items: pd.DataFrame, new_items: pd.DataFrame, anchors,
     ``plink::plink(pars, common = ...)``.
     """
     if method not in _LINK_METHODS:
-        raise ValueError(f"method must be one of {_LINK_METHODS}, got {method!r}")
+        raise ValueError(f"method: допустимые значения {_LINK_METHODS}, передано {method!r}")
     anchors = list(dict.fromkeys(anchors))
     for name, tab in (("старой", old_items), ("новой", new_items)):
         if not isinstance(tab, pd.DataFrame) or not {"item", "a"} <= set(tab.columns):
