@@ -15,6 +15,8 @@ import datetime as _dt
 import html as _html
 import multiprocessing
 import os
+import tempfile
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,8 @@ class IPCKernelManager(KernelManager):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("transport", "ipc")
+        # a socket path of its own: kernels of notes running in parallel must never share one
+        kwargs.setdefault("ip", str(Path(tempfile.gettempdir()) / f"proforient-kernel-{uuid.uuid4().hex}"))
         super().__init__(**kwargs)
 
 
