@@ -1,70 +1,27 @@
 """The annual job: from a data folder to the year's published notes.
 
-``load_year`` reads and scores one wave (the notebooks call it); ``run_annual`` runs the notes with
-:mod:`proforient_diag.report` into ``reports/<year>/`` (the CLI's ``annual`` command).
+:func:`run_annual` (the CLI's ``annual`` command) fills the data folder's cache store once
+(:func:`proforient_diag.sources.load_waves`, :func:`~proforient_diag.sources.load_monitoring`),
+then runs the notes with :mod:`proforient_diag.report` into ``reports/<year>/``: the regional
+diagnostics note, the monitoring note, an instrument check per band form and, on request, a note
+per municipality; :func:`annual_jobs` lists them.
 """
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
+from .datafolder import DataFolder
+from .instrument import load_instrument
+from .region import find_municipality, municipalities, municipality_names
+from .roadmap import BASE_YEAR
 
-from .errors import InputFileError
-from .ingest import IngestResult, read_responses
-from .instrument import Instrument, load_instrument
-from .scoring import score
-
-__all__ = ["YearData", "load_year", "run_annual", "notebooks_dir", "DIAG_TITLE"]
+__all__ = ["run_annual", "annual_jobs", "notebooks_dir", "DIAG_TITLE", "MONITORING_TITLE",
+           "CHECK_TITLE", "CHECK_BANDS"]
 
 DIAG_TITLE = ("Аналитическая справка по результатам диагностики уровня сформированности "
               "профессионального самоопределения обучающихся общеобразовательных организаций "
               "Кемеровской области – Кузбасса, {year} год")
-
-
-@dataclass(frozen=True)
-class YearData:
-    """One scored wave: the ingest result, the scores and the instrument version used."""
-
-    year: int
-    ingest: IngestResult
-    scores: pd.DataFrame
-    missing: pd.DataFrame
-    instrument: Instrument
-    enrolment: pd.DataFrame | None
-
-    @property
-    def input_files(self) -> list[str]:
-        return self.ingest.files["file"].tolist()
-
-
-def load_year(data_dir: str | Path, year: int, *, instrument: str = "psd") -> YearData:
-    """Read and score the exports of one year from ``data_dir/diagnostics/<year>``.
-
-    ``data_dir/enrolment.csv`` (year, municipality_code, grade, sex, n_enrolled), if present,
-    is attached for coverage and weights.
-    """
-    data_dir = Path(data_dir)
-    folder = data_dir / "diagnostics" / str(year)
-    if not folder.is_dir():
-        raise InputFileError(f"нет папки с выгрузками за {year} год; положите файлы в {folder}.",
-                             file=folder)
-    ing = read_responses(folder, instrument, year=year)
-    inst = load_instrument(instrument, year=year)
-    sc = score(ing.responses, inst)
-    enr = None
-    if (data_dir / "enrolment.csv").exists():
-        e = pd.read_csv(data_dir / "enrolment.csv", encoding="utf-8")
-        enr = e[e["year"] == year].reset_index(drop=True)
-    return YearData(year, ing, sc.scores, sc.missing, inst, enr)
-
-
-def notebooks_dir() -> Path:
-    here = Path.cwd() / "notebooks"
-    return here if here.is_dir() else Path(__file__).resolve().parents[1] / "notebooks"
-
-
 MONITORING_TITLE = ("Аналитическая справка по результатам мониторинга результативности реализации "
                     "дорожной карты долгосрочного межведомственного профориентационного проекта "
                     "обучающихся общеобразовательных организаций Кемеровской области – Кузбасса, {year} год")
@@ -73,15 +30,19 @@ CHECK_TITLE = ("Психометрическая проверка инструм
 CHECK_BANDS = ("1-4", "5-7", "8-9", "10-11")
 
 
+def notebooks_dir() -> Path:
+    """``notebooks/`` of the working folder when there is one, else the package's."""
+    here = Path.cwd() / "notebooks"
+    return here if here.is_dir() else Path(__file__).resolve().parents[1] / "notebooks"
+
+
 def annual_jobs(*, year: int, data_dir: Path, target: Path, municipality: str | None = None,
                 per_municipality: bool = False, formats: tuple[str, ...] = ("html",),
                 threshold: int = 10) -> list[dict]:
     """The notes of a year as :func:`proforient_diag.report.runner.run_batch` jobs."""
-    from .ingest import municipalities
-
-    data_dir = Path(data_dir).resolve()
+    folder = DataFolder(Path(data_dir).resolve())
     nb = notebooks_dir()
-    diag_inputs = sorted(p for p in (data_dir / "diagnostics" / str(year)).glob("*") if p.is_file())
+    diag_inputs = folder.input_files(year)
     version = load_instrument("psd", year=year).version
     # the executed notebooks hold code and are not published: only a failed one is kept
     common = {"output_dir": str(target), "formats": tuple(formats), "year": year, "keep_notebook": False}
@@ -89,45 +50,30 @@ def annual_jobs(*, year: int, data_dir: Path, target: Path, municipality: str | 
     def diag(mo: str | None) -> dict:
         name = f"diagnostics_{year}" + (f"_{mo}" if mo else "")
         return {**common, "notebook": str(nb / "annual_diagnostics.ipynb"), "name": name,
-                "title": DIAG_TITLE.format(year=year) + (f" ({_mo_name(mo)})" if mo else ""),
-                "parameters": {"year": year, "data_dir": str(data_dir), "municipality": mo,
+                "title": DIAG_TITLE.format(year=year) + (f" ({municipality_names()[mo]})" if mo else ""),
+                "parameters": {"year": year, "data_dir": str(folder.root), "municipality": mo,
                                "suppress_threshold": threshold},
                 "inputs": diag_inputs, "instrument_versions": {"psd": version}}
 
     if municipality:
-        return [diag(_mo_code(municipality))]
+        return [diag(find_municipality(municipality)[0])]
     jobs = [diag(None)]
-    mon_inputs = sorted(p for p in (data_dir / "monitoring").rglob("*") if p.is_file()) \
-        if (data_dir / "monitoring").is_dir() else []
+    mon_inputs = sorted(p for p in folder.monitoring_dir().rglob("*") if p.is_file()) \
+        if folder.has_monitoring() else []
     jobs.append({**common, "notebook": str(nb / "roadmap_monitoring.ipynb"), "name": f"monitoring_{year}",
                  "title": MONITORING_TITLE.format(year=year),
-                 "parameters": {"year": year, "data_dir": str(data_dir), "municipality": None},
+                 "parameters": {"year": year, "data_dir": str(folder.root), "municipality": None},
                  "inputs": mon_inputs})
     for band in CHECK_BANDS:
         jobs.append({**common, "notebook": str(nb / "instrument_check.ipynb"),
                      "name": f"instrument_check_{year}_{band}",
                      "title": CHECK_TITLE.format(version=version, band=band.replace("-", "–")),
                      "parameters": {"instrument": "psd", "version": version, "band": band,
-                                    "data_dir": str(data_dir), "years": [year]},
+                                    "data_dir": str(folder.root), "years": [year]},
                      "inputs": diag_inputs, "instrument_versions": {"psd": version}})
     if per_municipality:
         jobs += [diag(code) for code in municipalities()["code"]]
     return jobs
-
-
-def _mo_code(value: str) -> str:
-    from .ingest import _municipality_lookup
-    from .instrument import normalize_text
-    hit = _municipality_lookup().get(normalize_text(value))
-    if hit is None:
-        raise InputFileError(f"муниципалитет «{value}» не найден в справочнике Кузбасса; укажите код "
-                             "(MO01–MO34) или полное название.")
-    return hit[0]
-
-
-def _mo_name(code: str) -> str:
-    from .ingest import municipalities
-    return municipalities().set_index("code")["name"][code]
 
 
 def run_annual(*, year: int, data_dir: Path, out_dir: Path, municipality: str | None = None,
@@ -139,19 +85,17 @@ def run_annual(*, year: int, data_dir: Path, out_dir: Path, municipality: str | 
     failure is printed with its cause; the others are still produced).
     """
     from .report.runner import run_batch, write_index
+    from .sources import load_monitoring, load_waves
 
-    if not (Path(data_dir) / "diagnostics" / str(year)).is_dir():
-        raise InputFileError(f"нет папки с выгрузками за {year} год; положите файлы в "
-                             f"{Path(data_dir) / 'diagnostics' / str(year)}.", file=Path(data_dir))
+    folder = DataFolder(data_dir)
+    folder.require_diagnostics(year)
     target = Path(out_dir) / str(year)
     target.mkdir(parents=True, exist_ok=True)
     # fill the multi-year store once, so that the notes running in parallel only read it
-    from .diagnostics import load_waves
-    load_waves(data_dir, range(2018, year + 1))
-    if (Path(data_dir) / "monitoring").is_dir() and not municipality:
-        from .monitoring import load_monitoring
-        load_monitoring(data_dir, range(2018, year + 1))
-    batch = annual_jobs(year=year, data_dir=data_dir, target=target, municipality=municipality,
+    load_waves(folder.root, range(BASE_YEAR, year + 1))
+    if folder.has_monitoring() and not municipality:
+        load_monitoring(folder.root, range(BASE_YEAR, year + 1))
+    batch = annual_jobs(year=year, data_dir=folder.root, target=target, municipality=municipality,
                         per_municipality=per_municipality, formats=formats, threshold=threshold)
     table = run_batch(batch, n_jobs=jobs, progress=progress)
     index = write_index(target, table, f"Справки {year} года")

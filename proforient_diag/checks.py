@@ -14,10 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .datafolder import DataFolder
 from .errors import DataError, InstrumentError
+from .fmt import fmt_ci, fmt_int, fmt_num, fmt_p
 from .instrument import Instrument, load_instrument
-from .psychometrics.health import (VERDICTS_RU, HealthResult, _marker_first, instrument_health,
-                                   keyed_form, rules_table)
+from .options import check_option, options
+from .psychometrics.health import (VERDICTS_RU, HealthResult, instrument_health, keyed_form,
+                                   marker_first, rules_table)
+from .sources import load_waves
 
 __all__ = ["keyed_items", "years_in_force", "prepare_check", "CheckData", "sample_table",
            "item_table", "run_health", "reliability_table", "reliability_long", "structure_model", "dimensionality", "Dimensionality",
@@ -33,23 +37,22 @@ def keyed_items(responses: pd.DataFrame, instrument: Instrument, band: str) -> p
 
 
 def years_in_force(data_dir: str | Path, instrument: str = "psd", version: int | None = None) -> list[int]:
-    """Survey years under ``data_dir/diagnostics`` in which ``version`` of the instrument was in
-    force (default version: the newest)."""
+    """Survey years of a data folder in which ``version`` of the instrument was in force (default
+    version: the newest)."""
     inst = load_instrument(instrument, version)
-    base = Path(data_dir) / "diagnostics"
-    if not base.is_dir():
-        raise DataError(f"Нет папки с данными диагностики: {base}.")
+    folder = DataFolder(data_dir)
+    if not folder.diagnostics_years():
+        raise DataError(f"Нет папки с данными диагностики: {folder.root / 'diagnostics'}.")
     out = []
-    for p in sorted(base.iterdir()):
-        if p.is_dir() and p.name.isdigit():
-            try:
-                v = load_instrument(instrument, year=int(p.name)).version
-            except InstrumentError:  # no version in force that year
-                continue
-            if v == inst.version:
-                out.append(int(p.name))
+    for y in folder.diagnostics_years():
+        try:
+            v = load_instrument(instrument, year=y).version
+        except InstrumentError:  # no version in force that year
+            continue
+        if v == inst.version:
+            out.append(y)
     if not out:
-        raise DataError(f"В {base} нет ни одного года, когда действовала версия {inst.version}.")
+        raise DataError(f"В папке с данными нет ни одного года, когда действовала версия {inst.version}.")
     return out
 
 
@@ -86,32 +89,30 @@ class CheckData:
 
 
 def prepare_check(data_dir: str | Path, years=None, band: str = "8-9", instrument: str = "psd",
-                  version: int | None = None) -> CheckData:
+                  version: int | None = None, *, store_path: str | Path | None = None,
+                  key: bytes | str | None = None) -> CheckData:
     """Read the survey years of one instrument version and prepare one band form.
 
     ``years``: an int, a list, or None for all years in force for ``version`` (default: the
-    newest version) found under ``data_dir/diagnostics/<year>/``.
+    newest version) found in the data folder. The answers come through the notes' store route
+    (:func:`proforient_diag.sources.load_waves`: the data folder's cache store unless
+    ``store_path`` is given), as for every other note.
     """
-    from .ingest import read_responses
-
     inst = load_instrument(instrument, version)
-    if band not in inst.band_ids:
-        raise ValueError(f"band: допустимые значения {tuple(inst.band_ids)}, передано {band!r}")
+    check_option("band", band, inst.band_ids)
     if years is None:
         years = years_in_force(data_dir, instrument, inst.version)
     elif isinstance(years, (int, np.integer)):
         years = [int(years)]
     years = [int(y) for y in years]
-    parts, n_exc = [], 0
+    folder = DataFolder(data_dir)
     for y in years:
-        folder = Path(data_dir) / "diagnostics" / str(y)
-        if not folder.is_dir():
-            raise DataError(f"Нет папки с данными за {y} год: {folder}.")
-        res = read_responses(folder, instrument, year=y)
-        parts.append(res.responses)
-        n_exc += len(res.exclusions)
-    resp = pd.concat(parts, ignore_index=True)
+        if not folder.has_diagnostics(y):
+            raise DataError(f"Нет папки с данными за {y} год: {folder.diagnostics_dir(y)}.")
+    waves = load_waves(folder.root, years, store_path=store_path, key=key, instrument=instrument)
+    resp = waves.responses
     n_read = len(resp)
+    n_exc = int(waves.loads.loc[waves.loads["year"].isin(years), "excluded"].sum())
     resp = resp[(resp["instrument_version"] == inst.version) & (resp["band"] == band)]
     if resp.empty:
         raise DataError(f"Нет анкет формы {band} версии {inst.version} за {', '.join(map(str, years))}.")
@@ -189,7 +190,6 @@ def reliability_long(health: HealthResult) -> pd.DataFrame:
 
 
 def _ci(lo, hi) -> str:
-    from .report.fmt import fmt_ci
     return fmt_ci(lo, hi)
 
 
@@ -204,7 +204,6 @@ class Dimensionality:
     n_scales: int
 
     def table(self) -> pd.DataFrame:
-        from .report.fmt import fmt_int, fmt_num, fmt_p
         k, b, p = self.kmo, self.bartlett, self.parallel
         return pd.DataFrame([
             ("KMO (общая мера адекватности выборки)", fmt_num(k.overall, 3), "≥ 0,60 (ниже 0,50 — неприемлемо)",
@@ -258,7 +257,7 @@ def structure_model(check: CheckData) -> str:
     for line in check.instrument.cfa_model(check.band).splitlines():
         f, rhs = line.split("=~")
         its = [i.strip() for i in rhs.split("+")]
-        lines.append(f"{f.strip()} =~ " + " + ".join(_marker_first(check.items[its])))
+        lines.append(f"{f.strip()} =~ " + " + ".join(marker_first(check.items[its])))
     return "\n".join(lines)
 
 
@@ -328,10 +327,9 @@ def information_curves(check: CheckData, health: HealthResult | None = None,
     return out
 
 
+@options(kind=("item", "scale"))
 def verdict_table(health: HealthResult, kind: str = "item") -> pd.DataFrame:
     """Verdicts with reasons, Russian headers; ``kind`` "item" or "scale"."""
-    if kind not in ("item", "scale"):
-        raise ValueError(f"kind: допустимые значения ('item', 'scale'), передано {kind!r}")
     if kind == "item":
         t = health.items
         return pd.DataFrame({"Шкала": t["scale"], "Пункт": t["item"], "Решение": t["verdict_ru"],

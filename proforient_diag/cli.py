@@ -51,9 +51,10 @@ def default_data_dir() -> Path:
 
 
 def _paths_for_year(args) -> list[Path]:
+    from .datafolder import DataFolder
     if args.paths:
         return [Path(p) for p in args.paths]
-    return [default_data_dir() / "diagnostics" / str(args.year)]
+    return [DataFolder(default_data_dir()).diagnostics_dir(args.year)]
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -176,8 +177,10 @@ def cmd_check(args) -> int:
     data_dir = (Path(args.data) if args.data else default_data_dir()).resolve()
     years = [int(y) for y in args.years.split(",")] if args.years else None
     from .checks import years_in_force
-    inputs = sorted(p for y in (years or years_in_force(data_dir, args.instrument, inst.version))
-                    for p in (data_dir / "diagnostics" / str(y)).glob("*") if p.is_file())
+    from .datafolder import DataFolder
+    folder = DataFolder(data_dir)
+    inputs = [p for y in (years or years_in_force(data_dir, args.instrument, inst.version))
+              for p in folder.input_files(y)]
     res = run_note(notebooks_dir() / "instrument_check.ipynb", Path(args.out),
                    {"instrument": args.instrument, "version": inst.version, "band": args.band,
                     "data_dir": str(data_dir), "years": years},

@@ -27,7 +27,8 @@ import pandas as pd
 
 from .errors import DiagError
 from .instrument import Instrument, ResponseScale, load_instrument, normalize_text
-from .report.fmt import fmt_num
+from .fmt import fmt_num
+from .options import check_range
 
 __all__ = ["CONTEXT_COLUMNS", "TEMPLATE_ROWS", "codebook", "version_changes", "write_codebook",
            "write_templates"]
@@ -147,7 +148,7 @@ def _context_rows(inst: Instrument, band: str) -> list[dict]:
 
 
 def _municipalities() -> pd.DataFrame:
-    from .ingest import municipalities
+    from .region import municipalities
 
     return municipalities()
 
@@ -608,129 +609,146 @@ def write_templates(instrument: Instrument, out_dir: str | Path, *,
         One file per band form, in band order.
     """
     from openpyxl import Workbook
-    from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
 
-    if not isinstance(rows, int) or rows < 1:
-        raise ValueError("rows: нужно целое положительное число")
+    check_range("rows", rows, low=1, integer=True)
     inst = _as_instrument(instrument)
     out = _out_dir(out_dir)
     cb = codebook(inst)
     mo = _municipalities()
-    first_row, last_row = 2, rows + 1
-    bold = Font(bold=True)
-    fill_ctx = PatternFill("solid", fgColor="FFF2CC")
-    fill_item = PatternFill("solid", fgColor="DDEBF7")
     paths: list[Path] = []
-
-    def dv_list(values: list[str], title: str, message: str) -> DataValidation:
-        dv = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True,
-                            showErrorMessage=True, errorStyle="stop")
-        dv.errorTitle, dv.error = title[:32], message[:255]
-        return dv
-
     for b in inst.band_ids:
-        band = inst.band_by_id[b]
         sub = cb[cb["band"] == b]
-        ctx = sub[sub["kind"] == "context"]
-        items = sub[sub["kind"] == "item"]
         wb = Workbook()
         ws = wb.active
         ws.title = "Анкета"
-
-        # header row with comments
-        for r in sub.itertuples(index=False):
-            cell = ws.cell(row=1, column=int(r.column), value=r.item)
-            cell.font = bold
-            cell.alignment = Alignment(horizontal="center")
-            if r.kind == "context":
-                cell.fill = fill_ctx
-                text = f"{r.text}. {r.rule}"
-                width = {"respondent_id": 16, "school_id": 12, "municipality": 15}.get(r.item, 8)
-            else:
-                cell.fill = fill_item
-                text = (f"{r.item}. {r.text}\nШкала: {r.scale_name}\nОтветы: {r.labels}")
-                width = max(8, len(r.item) + 2)
-            cm = Comment(text, "proforient-diag")
-            cm.width, cm.height = 320, 140
-            cell.comment = cm
-            ws.column_dimensions[get_column_letter(int(r.column))].width = width
-        col_of = dict(zip(ctx["item"], ctx["column"].astype(int)))
-        for field in ("respondent_id", "school_id"):  # codes kept as text (leading zeros)
-            ws.column_dimensions[get_column_letter(col_of[field])].number_format = "@"
-        ws.freeze_panes = "B2"
-
-        # validations
-        def rng(col: int) -> str:
-            L = get_column_letter(col)
-            return f"{L}{first_row}:{L}{last_row}"
-
-        by_rs: dict[str, list[int]] = {}
-        for iid, col in zip(items["item"], items["column"].astype(int)):
-            by_rs.setdefault(inst.response_scale_of(iid, b).id, []).append(col)
-        for rs_id, cols in by_rs.items():
-            rs = inst.response_scales[rs_id]
-            dv = dv_list([str(c) for c in rs.codes], "Недопустимый ответ",
-                         f"Введите код ответа от {rs.min} до {rs.max} ({_labels_text(rs)}) или "
-                         "оставьте ячейку пустой, если ученик не ответил.")
-            dv.add(_ranges(cols, first_row, last_row))
-            ws.add_data_validation(dv)
-        dv = dv_list([str(g) for g in band.grades], "Недопустимый класс",
-                     f"В этой форме только классы {_grades_text(band.grades)}. Анкеты других "
-                     "классов вносятся в шаблон своей формы.")
-        dv.add(rng(col_of["grade"]))
-        ws.add_data_validation(dv)
-        dv = dv_list(["м", "ж"], "Недопустимое значение", "Пол: «м» или «ж» (или пустая ячейка).")
-        dv.add(rng(col_of["sex"]))
-        ws.add_data_validation(dv)
-        dv = dv_list(list(mo["code"]), "Неизвестный муниципалитет",
-                     "Выберите код муниципального образования из списка (коды — на листе "
-                     "«Инструкция»).")
-        dv.add(rng(col_of["municipality"]))
-        ws.add_data_validation(dv)
-        y0, y1 = _year_range(inst)
-        dv = DataValidation(type="whole", operator="between", formula1=str(y0),
-                            formula2=str(y1 if y1 is not None else 2100), allow_blank=True,
-                            showErrorMessage=True, errorStyle="stop")
-        dv.errorTitle = "Недопустимый год"
-        dv.error = (f"Год обследования — четыре цифры, от {y0}"
-                    + (f" до {y1}" if y1 is not None else "") + f" (годы действия версии {inst.version}).")
-        dv.add(rng(col_of["year"]))
-        ws.add_data_validation(dv)
-        L = get_column_letter(col_of["respondent_id"])
-        dv = DataValidation(type="custom", allow_blank=True, showErrorMessage=True, errorStyle="stop",
-                            formula1=f"COUNTIF(${L}${first_row}:${L}${last_row},{L}{first_row})=1")
-        dv.errorTitle = "Код участника повторяется"
-        dv.error = ("Такой код участника уже есть в файле: одна строка — одна анкета одного ученика. "
-                    "Фамилии и имена не вписывайте.")
-        dv.add(rng(col_of["respondent_id"]))
-        ws.add_data_validation(dv)
-
-        # «Кодбук»
-        kb = sub.assign(letter=[get_column_letter(int(c)) for c in sub["column"]])
-        kb = kb[["letter", "item", "text", "scale_name", "codes", "labels", "rule"]].rename(columns={
-            "letter": "Столбец", "item": "Код задания / поле", "text": "Формулировка / название",
-            "scale_name": "Шкала", "codes": "Допустимые значения", "labels": "Подписи кодов",
-            "rule": "Правило"})
-        _write_frame(wb.create_sheet("Кодбук"), kb, max_width=60)
-
-        # «Инструкция»
-        wi = wb.create_sheet("Инструкция")
-        lines = _instruction_lines(inst, b, len(items))
-        for k, line in enumerate(lines, start=1):
-            c = wi.cell(row=k, column=1, value=line or None)
-            c.alignment = Alignment(wrap_text=True, vertical="top")
-        wi.cell(row=1, column=1).font = Font(bold=True, size=12)
-        for k, (code, name) in enumerate(zip(mo["code"], mo["name"]), start=len(lines) + 1):
-            wi.cell(row=k, column=1, value=f"{code} — {name}")
-        wi.column_dimensions["A"].width = 110
-        if inst.demo:
-            wi.cell(row=len(lines) + len(mo) + 2, column=1,
-                    value="Демонстрационная версия инструмента: банк заданий будет заменён.")
-
+        col_of = _template_header(ws, sub)
+        _template_validations(ws, inst, b, sub[sub["kind"] == "item"], col_of, 2, rows + 1, mo)
+        _template_codebook(wb, sub)
+        _template_instruction(wb, inst, b, int((sub["kind"] == "item").sum()), mo)
         path = out / f"template_{_file_part(inst.id)}_{inst.version}_{_file_part(b)}.xlsx"
         wb.save(path)
         paths.append(path)
     return paths
+
+
+def _template_header(ws, sub: pd.DataFrame) -> dict:
+    """Header row 1 with a comment per column; returns the column of each context field."""
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    bold = Font(bold=True)
+    fill_ctx = PatternFill("solid", fgColor="FFF2CC")
+    fill_item = PatternFill("solid", fgColor="DDEBF7")
+    for r in sub.itertuples(index=False):
+        cell = ws.cell(row=1, column=int(r.column), value=r.item)
+        cell.font = bold
+        cell.alignment = Alignment(horizontal="center")
+        if r.kind == "context":
+            cell.fill = fill_ctx
+            text = f"{r.text}. {r.rule}"
+            width = {"respondent_id": 16, "school_id": 12, "municipality": 15}.get(r.item, 8)
+        else:
+            cell.fill = fill_item
+            text = (f"{r.item}. {r.text}\nШкала: {r.scale_name}\nОтветы: {r.labels}")
+            width = max(8, len(r.item) + 2)
+        cm = Comment(text, "proforient-diag")
+        cm.width, cm.height = 320, 140
+        cell.comment = cm
+        ws.column_dimensions[get_column_letter(int(r.column))].width = width
+    ctx = sub[sub["kind"] == "context"]
+    col_of = dict(zip(ctx["item"], ctx["column"].astype(int)))
+    for field in ("respondent_id", "school_id"):  # codes kept as text (leading zeros)
+        ws.column_dimensions[get_column_letter(col_of[field])].number_format = "@"
+    ws.freeze_panes = "B2"
+    return col_of
+
+
+def _dv_list(values: list[str], title: str, message: str):
+    from openpyxl.worksheet.datavalidation import DataValidation
+    dv = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True,
+                        showErrorMessage=True, errorStyle="stop")
+    dv.errorTitle, dv.error = title[:32], message[:255]
+    return dv
+
+
+def _template_validations(ws, inst: Instrument, b: str, items: pd.DataFrame, col_of: dict,
+                          first_row: int, last_row: int, mo: pd.DataFrame) -> None:
+    """Drop-down and range validations of the answer sheet, with Russian error messages."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    def rng(col: int) -> str:
+        L = get_column_letter(col)
+        return f"{L}{first_row}:{L}{last_row}"
+
+    band = inst.band_by_id[b]
+    by_rs: dict[str, list[int]] = {}
+    for iid, col in zip(items["item"], items["column"].astype(int)):
+        by_rs.setdefault(inst.response_scale_of(iid, b).id, []).append(col)
+    dvs = []
+    for rs_id, cols in by_rs.items():
+        rs = inst.response_scales[rs_id]
+        dv = _dv_list([str(c) for c in rs.codes], "Недопустимый ответ",
+                      f"Введите код ответа от {rs.min} до {rs.max} ({_labels_text(rs)}) или "
+                      "оставьте ячейку пустой, если ученик не ответил.")
+        dv.add(_ranges(cols, first_row, last_row))
+        dvs.append(dv)
+    for field, dv in (
+            ("grade", _dv_list([str(g) for g in band.grades], "Недопустимый класс",
+                               f"В этой форме только классы {_grades_text(band.grades)}. Анкеты "
+                               "других классов вносятся в шаблон своей формы.")),
+            ("sex", _dv_list(["м", "ж"], "Недопустимое значение",
+                             "Пол: «м» или «ж» (или пустая ячейка).")),
+            ("municipality", _dv_list(list(mo["code"]), "Неизвестный муниципалитет",
+                                      "Выберите код муниципального образования из списка (коды — "
+                                      "на листе «Инструкция»)."))):
+        dv.add(rng(col_of[field]))
+        dvs.append(dv)
+    y0, y1 = _year_range(inst)
+    dv = DataValidation(type="whole", operator="between", formula1=str(y0),
+                        formula2=str(y1 if y1 is not None else 2100), allow_blank=True,
+                        showErrorMessage=True, errorStyle="stop")
+    dv.errorTitle = "Недопустимый год"
+    dv.error = (f"Год обследования — четыре цифры, от {y0}"
+                + (f" до {y1}" if y1 is not None else "") + f" (годы действия версии {inst.version}).")
+    dv.add(rng(col_of["year"]))
+    dvs.append(dv)
+    L = get_column_letter(col_of["respondent_id"])
+    dv = DataValidation(type="custom", allow_blank=True, showErrorMessage=True, errorStyle="stop",
+                        formula1=f"COUNTIF(${L}${first_row}:${L}${last_row},{L}{first_row})=1")
+    dv.errorTitle = "Код участника повторяется"
+    dv.error = ("Такой код участника уже есть в файле: одна строка — одна анкета одного ученика. "
+                "Фамилии и имена не вписывайте.")
+    dv.add(rng(col_of["respondent_id"]))
+    dvs.append(dv)
+    for dv in dvs:
+        ws.add_data_validation(dv)
+
+
+def _template_codebook(wb, sub: pd.DataFrame) -> None:
+    """Sheet «Кодбук»: the band's columns with wording, allowed codes and their labels."""
+    from openpyxl.utils import get_column_letter
+    kb = sub.assign(letter=[get_column_letter(int(c)) for c in sub["column"]])
+    kb = kb[["letter", "item", "text", "scale_name", "codes", "labels", "rule"]].rename(columns={
+        "letter": "Столбец", "item": "Код задания / поле", "text": "Формулировка / название",
+        "scale_name": "Шкала", "codes": "Допустимые значения", "labels": "Подписи кодов",
+        "rule": "Правило"})
+    _write_frame(wb.create_sheet("Кодбук"), kb, max_width=60)
+
+
+def _template_instruction(wb, inst: Instrument, b: str, n_items: int, mo: pd.DataFrame) -> None:
+    """Sheet «Инструкция»: how to fill the form in, with the municipality codes."""
+    from openpyxl.styles import Alignment, Font
+    wi = wb.create_sheet("Инструкция")
+    lines = _instruction_lines(inst, b, n_items)
+    for k, line in enumerate(lines, start=1):
+        c = wi.cell(row=k, column=1, value=line or None)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+    wi.cell(row=1, column=1).font = Font(bold=True, size=12)
+    for k, (code, name) in enumerate(zip(mo["code"], mo["name"]), start=len(lines) + 1):
+        wi.cell(row=k, column=1, value=f"{code} — {name}")
+    wi.column_dimensions["A"].width = 110
+    if inst.demo:
+        wi.cell(row=len(lines) + len(mo) + 2, column=1,
+                value="Демонстрационная версия инструмента: банк заданий будет заменён.")

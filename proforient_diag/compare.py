@@ -42,22 +42,17 @@ import pandas as pd
 from scipy import stats
 
 from .errors import DataError
-from .weighting import _weights_array
+from .options import options
+from .roadmap import BASE_YEAR, stage_labels
+from .weighting import weights_array
 
 __all__ = ["adjust_p", "compare_groups", "compare_years", "level_shift", "LevelShiftResult",
            "trend",
-           "TrendResult", "cohort_change", "DEFAULT_STAGES", "LEVELS"]
+           "TrendResult", "cohort_change", "LEVELS", "ADJUST_METHODS", "TESTS"]
 
 LEVELS = ("низкий", "средний", "высокий")
-DEFAULT_STAGES = {"I (2018–2020)": (2018, 2020), "II (2021–2024)": (2021, 2024),
-                  "III (2025–2027)": (2025, 2027)}
-_TESTS = ("welch", "mannwhitney")
-_ADJUST = ("holm", "fdr_bh", "bonferroni", "none")
-
-
-def _check_option(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not supported; choose one of {list(allowed)}")
+TESTS = ("welch", "mannwhitney")
+ADJUST_METHODS = ("holm", "fdr_bh", "bonferroni", "none")
 
 
 def _need(df: pd.DataFrame, cols) -> None:
@@ -66,6 +61,7 @@ def _need(df: pd.DataFrame, cols) -> None:
             raise DataError("в данных нет нужного столбца.", column=str(c))
 
 
+@options(method=ADJUST_METHODS)
 def adjust_p(p, method: str = "holm") -> np.ndarray:
     r"""Adjust p-values for multiple comparisons.
 
@@ -78,7 +74,6 @@ def adjust_p(p, method: str = "holm") -> np.ndarray:
 
     In R: ``p.adjust(p, method = "holm")`` / ``"BH"`` / ``"bonferroni"``.
     """
-    _check_option("adjust", method, _ADJUST)
     p = np.asarray(p, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
@@ -137,7 +132,7 @@ def _cells(df: pd.DataFrame, score, by: str, weights, cluster: str | None,
         _need(df, [score])
         y = pd.to_numeric(df[score], errors="coerce").to_numpy(dtype=float)
     _need(df, [by, cluster])
-    w = _weights_array(df, weights)
+    w = weights_array(df, weights)
     grp = df[by]
     ok = ~np.isnan(y) & grp.notna().to_numpy() & ~np.isnan(w)
     if cluster is not None:
@@ -271,6 +266,7 @@ def _pair_index(levels: list, reference) -> np.ndarray:
 
 # --------------------------------------------------------------------------- public API
 
+@options(test=TESTS, adjust=ADJUST_METHODS)
 def compare_groups(df: pd.DataFrame, score: str, by: str, *, weights=None,
                    cluster: str | None = "school_id", test: str = "welch",
                    adjust: str = "holm", reference=None, confidence: float = 0.95
@@ -336,8 +332,6 @@ def compare_groups(df: pd.DataFrame, score: str, by: str, *, weights=None,
     In R: ``lmtest::coeftest(lm(total ~ sex, d), sandwich::vcovCL(lm(...), ~school_id))``;
     ``t.test(total ~ sex, d)``; ``effsize::cohen.d(..., hedges.correction = TRUE)``.
     """
-    _check_option("test", test, _TESTS)
-    _check_option("adjust", adjust, _ADJUST)
     cells = _cells(df, score, by, weights, cluster)
     pairs = _pair_index(cells.levels, reference)
     out = _pairs(cells, pairs, test=test, design=cluster is not None or weights is not None,
@@ -356,8 +350,9 @@ def _linking_var(linking_error: dict | None, ya, yb) -> np.ndarray | None:
     return np.where(np.isclose(la, lb), 0.0, la ** 2 + lb ** 2)
 
 
+@options(test=TESTS, adjust=ADJUST_METHODS)
 def compare_years(df: pd.DataFrame, score: str, years=None, *, year: str = "year",
-                  baseline: int | None = 2018, weights=None, cluster: str | None = "school_id",
+                  baseline: int | None = BASE_YEAR, weights=None, cluster: str | None = "school_id",
                   test: str = "welch", adjust: str = "holm",
                   linking_error: dict | None = None, confidence: float = 0.95
                   ) -> pd.DataFrame:
@@ -395,8 +390,6 @@ def compare_years(df: pd.DataFrame, score: str, years=None, *, year: str = "year
     In R: ``survey::svyby(~total, ~year, design, svymean, covmat = TRUE)`` then
     ``svycontrast``.
     """
-    _check_option("test", test, _TESTS)
-    _check_option("adjust", adjust, _ADJUST)
     _need(df, [year])
     data = df if years is None else df[df[year].isin(list(years))]
     cells = _cells(data, score, year, weights, cluster)
@@ -450,7 +443,7 @@ class LevelShiftResult:
 
     def summary(self) -> str:
         """Short Russian text."""
-        from .report.fmt import fmt_num, fmt_p
+        from .fmt import fmt_num, fmt_p
         t = self.test.iloc[0]
         return (f"Распределение по уровням («{self.level}») по группам «{self.by}»: "
                 f"χ² = {fmt_num(t['chi2'])}, df = {int(t['df'])}, p = {fmt_p(t['p'])}; "
@@ -467,6 +460,7 @@ def _level_order(s: pd.Series) -> list:
     return _levels_of(s)
 
 
+@options(adjust=ADJUST_METHODS)
 def level_shift(df: pd.DataFrame, by: str, level: str = "level", *, weights=None,
                 cluster: str | None = "school_id", reference=None, adjust: str = "holm",
                 confidence: float = 0.95) -> LevelShiftResult:
@@ -505,7 +499,6 @@ def level_shift(df: pd.DataFrame, by: str, level: str = "level", *, weights=None
     In R: ``survey::svyby(~level, ~year, design, svymean)``;
     ``chisq.test(table(d$year, d$level), correct = FALSE)``.
     """
-    _check_option("adjust", adjust, _ADJUST)
     _need(df, [by, level])
     lv = _level_order(df[level])
     data = df[df[level].notna()]
@@ -600,7 +593,7 @@ class TrendResult:
 
     def summary(self) -> str:
         """Short Russian text."""
-        from .report.fmt import fmt_ci, fmt_num, fmt_p
+        from .fmt import fmt_ci, fmt_num, fmt_p
         s = self.slope.iloc[0]
         return (f"{self.score}: изменение за год {fmt_num(s['slope'])} балла "
                 f"(95 % ДИ {fmt_ci(s['ci_low'], s['ci_high'])}, p = {fmt_p(s['p'])}; "
@@ -616,7 +609,7 @@ def _year_stage(years: np.ndarray, stages: dict) -> np.ndarray:
 
 def trend(df: pd.DataFrame, score: str, *, year: str = "year",
           cluster: str | None = "school_id", weights=None, stages: dict | None = None,
-          linking_error: dict | None = None, baseline: int | None = 2018,
+          linking_error: dict | None = None, baseline: int | None = BASE_YEAR,
           mixed: bool = True, municipality: str | None = "municipality_code",
           covariates: tuple[str, ...] = ("band", "sex"), confidence: float = 0.95
           ) -> TrendResult:
@@ -670,7 +663,7 @@ def trend(df: pd.DataFrame, score: str, *, year: str = "year",
     """
     import statsmodels.api as sm
 
-    stages = DEFAULT_STAGES if stages is None else stages
+    stages = stage_labels() if stages is None else stages
     _need(df, [score, year, cluster])
     cells = _cells(df, score, year, weights, cluster)
     years_tab = _group_table(cells, confidence).rename(columns={"group": "year"})
@@ -682,7 +675,7 @@ def trend(df: pd.DataFrame, score: str, *, year: str = "year",
     # primary slope: OLS / WLS with cluster-robust SE
     y = pd.to_numeric(df[score], errors="coerce").to_numpy(dtype=float)
     t = pd.to_numeric(df[year], errors="coerce").to_numpy(dtype=float)
-    w = _weights_array(df, weights)
+    w = weights_array(df, weights)
     ok = ~np.isnan(y) & ~np.isnan(t) & ~np.isnan(w)
     if cluster is not None:
         ok &= df[cluster].notna().to_numpy()

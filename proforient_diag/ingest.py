@@ -36,9 +36,11 @@ import pandas as pd
 
 from .errors import InputFileError
 from .instrument import Instrument, ResponseScale, load_instrument, normalize_text
+from .region import municipality_lookup
+from .rows import EMPTY_CELLS, RowLedger, file_accounting, file_of, first_wins, is_empty
 
-__all__ = ["read_responses", "IngestResult", "DEFAULT_COLUMNS", "read_table", "municipalities",
-           "SUPPORTED"]
+__all__ = ["read_responses", "IngestResult", "DEFAULT_COLUMNS", "read_table", "SUPPORTED",
+           "resolve_inputs", "scan_inputs", "sha256_file"]
 
 SUPPORTED = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".sav", ".parquet")
 
@@ -65,7 +67,6 @@ _SEX = {"м": "м", "муж": "м", "мужской": "м", "мальчик": "�
         "1": "м", "ж": "ж", "жен": "ж", "женский": "ж", "девочка": "ж", "девушка": "ж",
         "female": "ж", "f": "ж", "2": "ж"}
 
-_EMPTY = {"", "nan", "none", "null", "n/a", "na", "#н/д", "-", "—"}
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class IngestResult:
     def summary(self) -> pd.DataFrame:
         """Per-file accounting with Russian headers."""
         f = self.files.copy()
-        reasons = (self.exclusions.assign(source_file=self.exclusions["source_file"].map(_file_of))
+        reasons = (self.exclusions.assign(source_file=self.exclusions["source_file"].map(file_of))
                    .groupby("source_file")["reason"]
                    .agg(lambda r: "; ".join(f"{k}: {v}" for k, v in r.str.replace(r" \(.*", "", regex=True)
                                             .value_counts().items())))
@@ -113,47 +114,6 @@ class IngestResult:
     @property
     def versions(self) -> list[int]:
         return sorted(int(v) for v in self.responses["instrument_version"].dropna().unique())
-
-
-# -- reference data --------------------------------------------------------------------------
-
-def municipalities() -> pd.DataFrame:
-    """Kuzbass's 34 municipal formations (code, name, kind), bundled from shared/reference."""
-    return pd.read_csv(Path(__file__).with_name("data") / "kuzbass-municipalities.csv", encoding="utf-8")
-
-
-def _municipality_lookup() -> dict[str, tuple[str, str]]:
-    mo = municipalities()
-    out: dict[str, tuple[str, str]] = {}
-    short: dict[str, list[tuple[str, str]]] = {}
-    for code, name in zip(mo["code"], mo["name"]):
-        out[normalize_text(code)] = (code, name)
-        out[normalize_text(name)] = (code, name)
-        base = normalize_text(re.sub(r"\s*(городской|муниципальный)\s+округ.*$", "", name))
-        base = re.sub(r"\s*\(.*\)", "", base)
-        short.setdefault(base, []).append((code, name))
-        m = re.search(r"\(г\.\s*([^)]+)\)", name)
-        if m:
-            short.setdefault(normalize_text(m.group(1)), []).append((code, name))
-    for k, v in short.items():
-        if len(v) == 1:
-            out.setdefault(k, v[0])
-    names = dict(zip(mo["code"], mo["name"]))
-    for code, name in zip(mo["code"], mo["name"]):
-        if name.endswith("муниципальный округ"):  # districts became okrugs in 2019–2021
-            base = name.removesuffix(" муниципальный округ")
-            for old_kind in ("район", "муниципальный район", "МР", "МО"):
-                out.setdefault(normalize_text(f"{base} {old_kind}"), (code, name))
-        if name.endswith("городской округ"):
-            out.setdefault(normalize_text(name.replace("городской округ", "ГО")), (code, name))
-    aliases = pd.read_csv(Path(__file__).with_name("data") / "municipality-aliases.csv", encoding="utf-8")
-    for alias, code in zip(aliases["alias"], aliases["code"]):
-        for a in {alias, re.sub(r"^(г\.|город|пгт)\s*", "", alias)}:
-            out.setdefault(normalize_text(a), (code, names[code]))
-            out.setdefault(normalize_text(a.replace("г. ", "г.")), (code, names[code]))
-    for code in mo["code"]:  # codes typed with Cyrillic М and О
-        out.setdefault(normalize_text(code.replace("M", "М").replace("O", "О")), (code, names[code]))
-    return out
 
 
 # -- reading files ----------------------------------------------------------------------------
@@ -407,7 +367,7 @@ def _map_columns(headers: Sequence[str], inst: Instrument, names: dict[str, list
 def _parse_answer(value: str, rs: ResponseScale) -> tuple[float, bool]:
     """One distinct cell text → (code or NaN, valid?)."""
     s = value.strip()
-    if s.lower() in _EMPTY:
+    if s.lower() in EMPTY_CELLS:
         return np.nan, True
     try:
         x = float(s.replace(",", "."))
@@ -497,7 +457,7 @@ def read_responses(paths: str | Path | Iterable[str | Path], instrument: str | P
         if k not in names:
             raise InputFileError(f"неизвестное поле контекста «{k}»; допустимы: {', '.join(names)}.")
         names[k] = ([v] if isinstance(v, str) else list(v)) + names[k]
-    mo_lookup = _municipality_lookup()
+    mo_lookup = municipality_lookup()
     accepted_parts, excl_parts, issue_parts, file_rows = [], [], [], []
     is_path = isinstance(instrument, Path) or str(instrument).endswith((".yaml", ".yml"))
     cache: dict[int, Instrument] = {}
@@ -531,55 +491,48 @@ def read_responses(paths: str | Path | Iterable[str | Path], instrument: str | P
             issue_parts.append(iss)
         file_rows.append({"file": str(path), "sha256": sha256_file(path), "format": facts["format"],
                           "encoding": facts.get("encoding", ""), "rows": sum(k for k, _ in parts),
-                          "accepted": sum(len(r[0]) for _, r in parts),
-                          "excluded": sum(len(r[1]) for _, r in parts), "note": ""})
+                          "note": ""})
     for path, why in skipped:  # listed, so that nothing in the folder goes unmentioned
         file_rows.append({"file": str(path), "sha256": sha256_file(path), "format": path.suffix.lstrip("."),
-                          "encoding": "", "rows": 0, "accepted": 0, "excluded": 0, "note": why})
+                          "encoding": "", "rows": 0, "note": why})
         issue_parts.append(pd.DataFrame([{"source_file": str(path), "source_row": pd.NA, "respondent_id": None,
                                           "column": None, "value": None, "reason": why}]))
 
     responses = pd.concat(accepted_parts, ignore_index=True) if accepted_parts else pd.DataFrame()
     exclusions = pd.concat(excl_parts, ignore_index=True) if excl_parts else _empty_log()
     issues = pd.concat(issue_parts, ignore_index=True) if issue_parts else _empty_log(value=True)
-
-    # duplicates across all files: keep the first answer sheet of a respondent in a year
     if len(responses):
-        # codes are unique within a school (schools assign them), so a duplicate is the same code
-        # in the same school and year
-        key = (responses["year"].astype(str) + "\x00" + responses["school_id"].astype(str) + "\x00"
-               + responses["respondent_id"].astype(str))
-        dup = key.duplicated(keep="first")
-        if dup.any():
-            first = responses.loc[~dup].assign(_k=key[~dup]).set_index("_k")
-            d = responses.loc[dup]
-            fk = key[dup]
-            excl = pd.DataFrame({
-                "source_file": d["source_file"].to_numpy(), "source_row": d["source_row"].to_numpy(),
-                "respondent_id": d["respondent_id"].to_numpy(), "column": "respondent_id",
-                "reason": [f"повторная анкета участника (первая принята: {Path(f).name}, строка {r})"
-                           for f, r in zip(first.loc[fk, "source_file"], first.loc[fk, "source_row"])]})
-            exclusions = pd.concat([exclusions, excl], ignore_index=True)
-            counts = d["source_file"].value_counts()
-            for fr in file_rows:
-                for lbl, c in counts.items():
-                    if _file_of(lbl) == fr["file"]:
-                        fr["accepted"] -= int(c)
-                        fr["excluded"] += int(c)
-            responses = responses.loc[~dup].reset_index(drop=True)
+        responses, exclusions = _repeated_sheets(responses, exclusions)
         all_items = [i for v in sorted(cache) for i in cache[v].item_ids]
         item_cols = list(dict.fromkeys(c for c in all_items if c in responses.columns))
         ctx_cols = [c for c in responses.columns if c not in item_cols]
         responses = responses[ctx_cols + item_cols]
-    files = pd.DataFrame(file_rows)
-    bad = files[files["rows"] != files["accepted"] + files["excluded"]] if len(files) else files
-    if len(bad):  # an internal guarantee, not a data problem
-        raise RuntimeError(f"accounting identity broken for {bad['file'].tolist()}")
+    files = pd.DataFrame(file_rows, columns=["file", "sha256", "format", "encoding", "rows", "note"])
+    accepted = responses["source_file"] if len(responses) else pd.Series(dtype=object)
+    files = file_accounting(files, accepted, exclusions["source_file"])
+    files = files[["file", "sha256", "format", "encoding", "rows", "accepted", "excluded", "note"]]
     return IngestResult(responses, exclusions, issues, files)
 
 
-def _file_of(label: str) -> str:
-    return re.sub(r" \[[^\]]*\]$", "", label)
+def _repeated_sheets(responses: pd.DataFrame, exclusions: pd.DataFrame):
+    """One answer sheet per respondent and year across all files: the first is kept.
+
+    Codes are unique within a school (schools assign them), so a repeat is the same code in the
+    same school and year.
+    """
+    key = (responses["year"].astype(str) + "\x00" + responses["school_id"].astype(str) + "\x00"
+           + responses["respondent_id"].astype(str))
+    repeat, first = first_wins(key)
+    if not repeat.any():
+        return responses, exclusions
+    d, f = responses.loc[repeat], responses.iloc[first[repeat]]
+    excl = pd.DataFrame({
+        "source_file": d["source_file"].to_numpy(), "source_row": d["source_row"].to_numpy(),
+        "respondent_id": d["respondent_id"].to_numpy(), "column": "respondent_id",
+        "reason": [f"повторная анкета участника (первая принята: {Path(fl).name}, строка {r})"
+                   for fl, r in zip(f["source_file"], f["source_row"])]})
+    return (responses.loc[~repeat].reset_index(drop=True),
+            pd.concat([exclusions, excl], ignore_index=True))
 
 
 def _empty_log(value: bool = False) -> pd.DataFrame:
@@ -587,45 +540,55 @@ def _empty_log(value: bool = False) -> pd.DataFrame:
     return pd.DataFrame(columns=cols)
 
 
-def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst_for, names,
-                  mo_lookup, year, min_share, facts, must_use: bool):
-    source = str(path) if label == path.name else f"{path} [{label.split('[', 1)[1][:-1]}]"
-    df = df.copy()
-    df.columns = [str(c) for c in df.columns]
+# -- one table of a file ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Table:
+    """One sheet of an export with its columns mapped to the instrument's."""
+
+    df: pd.DataFrame
+    source: str
+    inst: Instrument
+    years: pd.Series
+    context: dict
+    item_map: dict
+    pii: list
+    unknown: list
+
+    def col(self, f: str) -> pd.Series:
+        """A context column as stripped text ("" when the column is absent)."""
+        if f in self.context:
+            return self.df[self.context[f]].astype(str).str.strip()
+        return pd.Series([""] * len(self.df), index=self.df.index)
+
+
+def _years_of(df, context, year, source) -> pd.Series:
     n = len(df)
-    rows = np.arange(n) + first_row
-    issues: list[dict] = []
-    excl_reason = np.full(n, None, dtype=object)
-    excl_col = np.full(n, None, dtype=object)
+    if year is not None:
+        return pd.Series(np.full(n, int(year)), dtype="Int64")
+    if "year" in context:
+        return pd.to_numeric(df[context["year"]].str.strip(), errors="coerce").astype("Int64")
+    if "date" in context:
+        return pd.to_datetime(df[context["date"]], errors="coerce", dayfirst=True,
+                              format="mixed").dt.year.astype("Int64")
+    raise InputFileError("не удалось определить год обследования: в файле нет столбца года или "
+                         "даты; укажите год параметром --year.", file=source)
 
-    def exclude(mask, reason, column):
-        """Exclude the rows of ``mask`` not excluded yet; ``reason`` is a text or f(row) -> text."""
-        m = np.asarray(mask, dtype=bool) & (excl_reason == None)  # noqa: E711 (object array)
-        if isinstance(reason, str):
-            excl_reason[m] = reason
-        elif m.any():
-            excl_reason[m] = np.array([reason(i) for i in np.flatnonzero(m)], dtype=object)
-        excl_col[m] = column
 
-    # year of each row, to choose the instrument version before mapping the items
+def _map_table(df, source, inst_for, names, year, must_use):
+    """The sheet's instrument version and column mapping, or None for a sheet without items.
+
+    Returns ``(table, None)``, or ``(None, issues)`` for a header-only sheet.
+    """
     probe_inst = inst_for(int(year) if year else 9999)
     context, probe_items, _, _ = _map_columns(df.columns, probe_inst, names)
     if not probe_items and not must_use:
-        return None  # a sheet without item columns (a codebook or an instruction sheet)
-    empty_log = pd.DataFrame(columns=["source_file", "source_row", "respondent_id", "column", "reason"])
-    if n == 0 and probe_items:
+        return None, None  # a sheet without item columns (a codebook or an instruction sheet)
+    if len(df) == 0 and probe_items:
         note = pd.DataFrame([{"source_file": source, "source_row": None, "respondent_id": None, "column": None,
                               "value": None, "reason": "в файле нет строк с ответами (только заголовок)"}])
-        return pd.DataFrame(), empty_log, note
-    if year is not None:
-        years = pd.Series(np.full(n, int(year)), dtype="Int64")
-    elif "year" in context:
-        years = pd.to_numeric(df[context["year"]].str.strip(), errors="coerce").astype("Int64")
-    elif "date" in context:
-        years = pd.to_datetime(df[context["date"]], errors="coerce", dayfirst=True, format="mixed").dt.year.astype("Int64")
-    else:
-        raise InputFileError("не удалось определить год обследования: в файле нет столбца года или "
-                             "даты; укажите год параметром --year.", file=source)
+        return None, note
+    years = _years_of(df, context, year, source)
     known_years = sorted(int(y) for y in years.dropna().unique())
     if not known_years:
         raise InputFileError("не удалось определить год обследования ни в одной строке; укажите "
@@ -638,56 +601,54 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
                 f"в файле нет ни одного столбца заданий инструмента «{inst.title}» (версия "
                 f"{inst.version}); это выгрузка другой анкеты или заголовки изменены. Проверьте "
                 "файл или сопоставьте столбцы по кодбуку (proforient-diag codebook).", file=source)
-        return None
+        return None, None
     if "respondent_id" not in context:
         raise InputFileError("нет столбца с кодом участника (например «Код участника» или "
                              "«respondent_id»); добавьте его или укажите имя столбца в настройках.",
                              file=source)
-    present_items = set(item_map.values())
-    best = max(len(present_items & set(inst.items_for(b))) / len(inst.items_for(b)) for b in inst.band_ids)
+    present = set(item_map.values())
+    best = max(len(present & set(inst.items_for(b))) / len(inst.items_for(b)) for b in inst.band_ids)
     if best < 0.5:
         raise InputFileError(
             f"в файле есть только {len(item_map)} столбцов заданий инструмента «{inst.title}» "
             f"(версия {inst.version}) — меньше половины любой формы; похоже, это другой инструмент "
             "или другая версия. Сопоставьте столбцы по кодбуку (proforient-diag codebook).",
             file=source)
-    for line in facts.get("recoded_lines", []):
-        issues.append({"source_file": source, "source_row": line, "respondent_id": None, "column": None,
-                       "value": None, "reason": "строка была в кодировке Windows-1251, а файл в UTF-8; "
-                                                "прочитана как Windows-1251 — проверьте её"})
-    for h in pii:
-        issues.append({"source_file": source, "source_row": None, "respondent_id": None, "column": h,
-                       "value": None, "reason": "столбец с персональными данными отброшен при чтении"})
-    for h in unknown:
-        issues.append({"source_file": source, "source_row": None, "respondent_id": None, "column": h,
-                       "value": None, "reason": "столбец не распознан и пропущен"})
-    missing_ctx = [f for f in ("school_id", "municipality", "grade", "sex") if f not in context]
-    for f in missing_ctx:
-        if f in ("school_id", "municipality", "grade"):
+    for f in ("school_id", "municipality", "grade"):
+        if f not in context:
             raise InputFileError(f"нет обязательного столбца «{f}» ({', '.join(names[f][1:3])}); "
                                  "добавьте его или укажите имя столбца в настройках.", file=source)
+    return _Table(df, source, inst, years, context, item_map, pii, unknown), None
 
-    def col(f):
-        return df[context[f]].astype(str).str.strip() if f in context else pd.Series([""] * n, index=df.index)
 
-    rid = col("respondent_id").str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
-    looks_like_name = rid.str.contains(r"[А-ЯЁа-яё]{2,}\.?\s+[А-ЯЁа-яё]{2,}", regex=True).to_numpy()
-    rid_safe = rid.where(~looks_like_name, None)  # a name never reaches a log
-    ragged = facts.get("ragged_rows", {})
-    if ragged:
-        bad = np.zeros(n, dtype=bool)
-        bad[list(ragged)] = True
-        exclude(bad, lambda i: ragged[i], "")
-    item_cols = list(item_map)
-    raw = df[item_cols].to_numpy(dtype=str)
-    # answers → codes, per response scale over the distinct cell texts (vectorised)
+def _file_notes(t: _Table, facts) -> list[dict]:
+    """File-level issues: re-decoded lines, dropped personal-data columns, unknown columns."""
+    notes = [{"source_file": t.source, "source_row": line, "respondent_id": None, "column": None,
+              "value": None, "reason": "строка была в кодировке Windows-1251, а файл в UTF-8; "
+                                       "прочитана как Windows-1251 — проверьте её"}
+             for line in facts.get("recoded_lines", [])]
+    notes += [{"source_file": t.source, "source_row": None, "respondent_id": None, "column": h,
+               "value": None, "reason": "столбец с персональными данными отброшен при чтении"}
+              for h in t.pii]
+    notes += [{"source_file": t.source, "source_row": None, "respondent_id": None, "column": h,
+               "value": None, "reason": "столбец не распознан и пропущен"} for h in t.unknown]
+    return notes
+
+
+def _answers(t: _Table):
+    """Item cells → codes, per response scale over the distinct cell texts (vectorised).
+
+    Returns ``(item_cols, raw text, values, valid)``.
+    """
+    item_cols = list(t.item_map)
+    raw = t.df[item_cols].to_numpy(dtype=str)
     values = np.full(raw.shape, np.nan)
     valid = np.ones(raw.shape, dtype=bool)
     by_scale: dict[str, list[int]] = {}
     for j, h in enumerate(item_cols):
-        by_scale.setdefault(inst.response_scale_of(item_map[h]).id, []).append(j)
+        by_scale.setdefault(t.inst.response_scale_of(t.item_map[h]).id, []).append(j)
     for rs_id, cols in by_scale.items():
-        rs = inst.response_scales[rs_id]
+        rs = t.inst.response_scales[rs_id]
         uniq, inv = np.unique(raw[:, cols], return_inverse=True)
         parsed = [_parse_answer(u, rs) for u in uniq]
         codes = np.array([p[0] for p in parsed], dtype=float)
@@ -695,79 +656,92 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
         inv = inv.reshape(len(raw), len(cols))
         values[:, cols] = codes[inv]
         valid[:, cols] = ok[inv]
-    blank = np.isnan(values) & valid  # _parse_answer gives (NaN, valid) only for an empty cell
-    all_blank = blank.all(axis=1)
-    exclude(all_blank & rid.str.lower().isin(_EMPTY).to_numpy(), "пустая строка", "")
-    exclude(rid.str.lower().isin(_EMPTY).to_numpy(), "нет кода участника", context["respondent_id"])
-    exclude(looks_like_name, "в поле кода участника, похоже, фамилия и имя; строка не принята — "
-                             "замените ФИО кодом, который присваивает школа", context["respondent_id"])
-    exclude(all_blank, "нет ни одного ответа на задания анкеты", "")
-    exclude(years.isna().to_numpy(), "не удалось определить год обследования", context.get("date", context.get("year", "")))
+    return item_cols, raw, values, valid
 
-    grade = _parse_grade(col("grade"))
-    exclude(grade.isna().to_numpy(), "класс не указан или не число от 1 до 11", context["grade"])
-    school = col("school_id")
-    exclude(school.str.lower().isin(_EMPTY).to_numpy(), "не указана школа", context["school_id"])
-    mo_raw = col("municipality")
+
+def _context_exclusions(t: _Table, led: RowLedger, rid: pd.Series, looks_like_name, all_blank,
+                        mo_lookup, facts):
+    """Row exclusions by the context columns, in order; returns grade, school, municipality."""
+    ragged = facts.get("ragged_rows", {})
+    if ragged:
+        bad = np.zeros(len(t.df), dtype=bool)
+        bad[list(ragged)] = True
+        led.exclude(bad, lambda i: ragged[i], "")
+    no_id = is_empty(rid)
+    led.exclude(all_blank & no_id, "пустая строка", "")
+    led.exclude(no_id, "нет кода участника", t.context["respondent_id"])
+    led.exclude(looks_like_name, "в поле кода участника, похоже, фамилия и имя; строка не принята — "
+                                 "замените ФИО кодом, который присваивает школа", t.context["respondent_id"])
+    led.exclude(all_blank, "нет ни одного ответа на задания анкеты", "")
+    led.exclude(t.years.isna().to_numpy(), "не удалось определить год обследования",
+                t.context.get("date", t.context.get("year", "")))
+    grade = _parse_grade(t.col("grade"))
+    led.exclude(grade.isna().to_numpy(), "класс не указан или не число от 1 до 11", t.context["grade"])
+    school = t.col("school_id")
+    led.exclude(is_empty(school), "не указана школа", t.context["school_id"])
+    mo_raw = t.col("municipality")
     hits = {u: mo_lookup.get(normalize_text(u), (None, None)) for u in mo_raw.unique()}
     mo_code = mo_raw.map({u: h[0] for u, h in hits.items()})
     mo_name = mo_raw.map({u: h[1] for u, h in hits.items()})
-    exclude(mo_code.isna().to_numpy(), lambda i: f"муниципалитет «{mo_raw.iat[i]}» не найден в справочнике Кузбасса; "
-                                                  "укажите код MO01–MO34 или полное название",
-            context["municipality"])
+    led.exclude(mo_code.isna().to_numpy(),
+                lambda i: f"муниципалитет «{mo_raw.iat[i]}» не найден в справочнике Кузбасса; "
+                          "укажите код MO01–MO34 или полное название", t.context["municipality"])
+    return grade, school, mo_code, mo_name
 
-    sex_raw = col("sex")
+
+def _sex(t: _Table, led: RowLedger, rid_safe, facts) -> pd.Series:
+    """Sex as «м»/«ж» (SPSS value labels too); an unreadable cell is noted and left empty."""
+    sex_raw = t.col("sex")
     sex = sex_raw.str.lower().str.replace(".", "", regex=False).map(_SEX)
-    # SPSS value labels for sex
-    vl = facts.get("value_labels", {}).get(context.get("sex", ""), {})
+    vl = facts.get("value_labels", {}).get(t.context.get("sex", ""), {})
     if vl:
         lab = {str(int(k)) if float(k).is_integer() else str(k): normalize_text(v) for k, v in vl.items()}
         sex = sex_raw.map(lab).map(_SEX).fillna(sex)
-    bad_sex = sex.isna() & ~sex_raw.str.lower().isin(_EMPTY)
-    for i in np.flatnonzero(bad_sex.to_numpy()):
-        issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid_safe.iloc[i],
-                       "column": context["sex"], "value": sex_raw.iloc[i],
-                       "reason": "пол не распознан (ожидается «м» или «ж»); оставлен пустым"})
+    bad = (sex.isna() & ~pd.Series(is_empty(sex_raw), index=sex.index)).to_numpy()
+    led.note(bad, t.context.get("sex"), sex_raw.to_numpy(),
+             "пол не распознан (ожидается «м» или «ж»); оставлен пустым", respondent_id=rid_safe)
+    return sex
 
-    # the form band: a file holding exactly one band's items is that band's form
-    present = set(item_map.values())
+
+def _form_band(t: _Table, led: RowLedger, grade: pd.Series) -> pd.Series:
+    """The band of each row; a file holding exactly one band's items is that band's form, and a
+    grade outside it is excluded."""
+    inst = t.inst
+    present = set(t.item_map.values())
     exact = [b for b in inst.band_ids if set(inst.items_for(b)) == present]
     form_band = exact[0] if len(exact) == 1 else None
     band = grade.map({float(g): b for g, b in inst.grade_to_band.items()})
     if form_band is not None:
         grades = inst.band_by_id[form_band].grades
         wrong = grade.notna() & (band != form_band)
-        exclude(wrong.to_numpy(), lambda i: f"класс {int(grade.iat[i])} не относится к форме для "
-                                            f"{form_band} классов (классы {grades[0]}–{grades[-1]})",
-                context["grade"])
+        led.exclude(wrong.to_numpy(), lambda i: f"класс {int(grade.iat[i])} не относится к форме для "
+                                                f"{form_band} классов (классы {grades[0]}–{grades[-1]})",
+                    t.context["grade"])
+    return band
 
-    for i, j in zip(*np.nonzero(~valid)):
-        rs = inst.response_scale_of(item_map[item_cols[j]])
-        issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid_safe.iloc[i],
-                       "column": item_cols[j], "value": raw[i, j],
-                       "reason": f"недопустимый ответ (допустимы коды {rs.min}–{rs.max} или их "
-                                 "подписи); ответ не засчитан"})
-    item_ids = [item_map[h] for h in item_cols]
-    items_df = pd.DataFrame(values, columns=item_ids, index=df.index)
 
-    # answers outside the respondent's form, and completeness
-    n_answered = np.zeros(n, dtype=int)
-    n_form = np.zeros(n, dtype=int)
+def _outside_form(t: _Table, led: RowLedger, band: pd.Series, items_df: pd.DataFrame, rid_safe):
+    """Answers to items outside the respondent's form (noted, set empty), answered counts and
+    straight-lining per row."""
+    inst, n = t.inst, len(t.df)
+    n_answered, n_form = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
     straight = np.zeros(n, dtype=bool)
+    item_ids = list(items_df.columns)
     for b in inst.band_ids:
         m = (band == b).to_numpy()
         if not m.any():
             continue
-        form = [i for i in inst.items_for(b)]
+        form = list(inst.items_for(b))
         out_of_form = [i for i in item_ids if i not in form]
         if out_of_form:
             sub = items_df.loc[m, out_of_form]
-            hit = sub.notna()
-            for r, c in zip(*np.nonzero(hit.to_numpy())):
-                i = np.flatnonzero(m)[r]
-                issues.append({"source_file": source, "source_row": int(rows[i]), "respondent_id": rid_safe.iloc[i],
-                               "column": out_of_form[c], "value": str(sub.iloc[r, c]),
-                               "reason": f"задание не входит в форму для {b} классов; ответ не засчитан"})
+            r, c = np.nonzero(sub.notna().to_numpy())
+            pos = np.flatnonzero(m)[r]
+            led.extend_issues(pd.DataFrame({
+                "source_row": led.rows[pos], "respondent_id": rid_safe[pos],
+                "column": np.asarray(out_of_form, dtype=object)[c],
+                "value": [str(v) for v in sub.to_numpy()[r, c]],
+                "reason": f"задание не входит в форму для {b} классов; ответ не засчитан"}))
             items_df.loc[m, out_of_form] = np.nan
         have = [i for i in form if i in items_df.columns]
         x = items_df.loc[m, have].to_numpy()
@@ -777,26 +751,57 @@ def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst
             warnings.simplefilter("ignore", RuntimeWarning)
             same = (np.nanmax(x, axis=1) == np.nanmin(x, axis=1)) if x.size else np.zeros(m.sum(), bool)
         straight[m] = same & (n_answered[m] >= 10)
-    few = (n_form > 0) & (n_answered < min_share * n_form)
-    exclude(few, lambda i: f"слишком много пропусков: отвечено на {n_answered[i]} из {n_form[i]} заданий формы", "")
+    return n_answered, n_form, straight
 
-    keep = excl_reason == None  # noqa: E711
-    version = years.map({int(y): inst_for(int(y)).version for y in years.dropna().unique()})
-    date = pd.to_datetime(df[context["date"]], errors="coerce", dayfirst=True, format="mixed") if "date" in context else pd.Series(pd.NaT, index=df.index)
+
+def _ingest_frame(df: pd.DataFrame, label: str, path: Path, first_row: int, inst_for, names,
+                  mo_lookup, year, min_share, facts, must_use: bool):
+    source = str(path) if label == path.name else f"{path} [{label.split('[', 1)[1][:-1]}]"
+    df = df.copy()
+    df.columns = [str(c) for c in df.columns]
+    t, header_only = _map_table(df, source, inst_for, names, year, must_use)
+    if t is None:
+        return None if header_only is None else (pd.DataFrame(), _empty_log(), header_only)
+    led = RowLedger(len(df), first_row)
+    led.extend_issues(pd.DataFrame(_file_notes(t, facts)))
+    rid = t.col("respondent_id").str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    looks_like_name = rid.str.contains(r"[А-ЯЁа-яё]{2,}\.?\s+[А-ЯЁа-яё]{2,}", regex=True).to_numpy()
+    rid_safe = rid.where(~looks_like_name, None).to_numpy(dtype=object)  # a name never reaches a log
+    item_cols, raw, values, valid = _answers(t)
+    all_blank = (np.isnan(values) & valid).all(axis=1)  # (NaN, valid) only for an empty cell
+    grade, school, mo_code, mo_name = _context_exclusions(t, led, rid, looks_like_name, all_blank,
+                                                          mo_lookup, facts)
+    sex = _sex(t, led, rid_safe, facts)
+    band = _form_band(t, led, grade)
+    bad_i, bad_j = np.nonzero(~valid)
+    if len(bad_i):
+        scale_of = [t.inst.response_scale_of(t.item_map[h]) for h in item_cols]
+        led.extend_issues(pd.DataFrame({
+            "source_row": led.rows[bad_i], "respondent_id": rid_safe[bad_i],
+            "column": np.asarray(item_cols, dtype=object)[bad_j], "value": raw[bad_i, bad_j],
+            "reason": [f"недопустимый ответ (допустимы коды {scale_of[j].min}–{scale_of[j].max} или "
+                       "их подписи); ответ не засчитан" for j in bad_j]}))
+    items_df = pd.DataFrame(values, columns=[t.item_map[h] for h in item_cols], index=df.index)
+    n_answered, n_form, straight = _outside_form(t, led, band, items_df, rid_safe)
+    few = (n_form > 0) & (n_answered < min_share * n_form)
+    led.exclude(few, lambda i: f"слишком много пропусков: отвечено на {n_answered[i]} из {n_form[i]} "
+                               "заданий формы", "")
+    keep = led.kept
+    inst_for_year = {int(y): inst_for(int(y)).version for y in t.years.dropna().unique()}
+    date = (pd.to_datetime(df[t.context["date"]], errors="coerce", dayfirst=True, format="mixed")
+            if "date" in t.context else pd.Series(pd.NaT, index=df.index))
     acc = pd.DataFrame({
-        "source_file": source, "source_row": rows, "respondent_id": rid.to_numpy(),
-        "year": years.to_numpy(), "date": date.to_numpy(), "school_id": school.to_numpy(),
+        "source_file": source, "source_row": led.rows, "respondent_id": rid.to_numpy(),
+        "year": t.years.to_numpy(), "date": date.to_numpy(), "school_id": school.to_numpy(),
         "municipality_code": mo_code.to_numpy(), "municipality": mo_name.to_numpy(),
         "grade": grade.to_numpy(), "band": band.to_numpy(), "sex": sex.to_numpy(),
-        "instrument_version": version.to_numpy(), "n_answered": n_answered, "straightlining": straight,
-    })
+        "instrument_version": t.years.map(inst_for_year).to_numpy(), "n_answered": n_answered,
+        "straightlining": straight})
     acc = pd.concat([acc, items_df.reset_index(drop=True)], axis=1).loc[keep].reset_index(drop=True)
-    acc["grade"] = acc["grade"].astype(int)
-    acc["year"] = acc["year"].astype(int)
-    acc["instrument_version"] = acc["instrument_version"].astype(int)
-    exc = pd.DataFrame({"source_file": source, "source_row": rows[~keep],
-                        "respondent_id": rid_safe.to_numpy()[~keep], "column": excl_col[~keep],
-                        "reason": excl_reason[~keep]})
-    iss = pd.DataFrame(issues, columns=["source_file", "source_row", "respondent_id", "column", "value", "reason"])
+    acc = acc.astype({"grade": int, "year": int, "instrument_version": int})
+    exc = led.exclusions(source_file=source, respondent_id=rid_safe)
+    exc = exc[["source_file", "source_row", "respondent_id", "column", "reason"]]
+    iss = led.issues(["source_row", "respondent_id", "column", "value", "reason"], kept_only=False)
+    iss.insert(0, "source_file", source)
     iss["source_row"] = iss["source_row"].astype("Int64")
     return acc, exc, iss

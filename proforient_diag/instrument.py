@@ -304,7 +304,7 @@ def _req(doc: dict, key: str, path: Path, where: str = ""):
     return doc[key]
 
 
-def _parse(path: Path) -> Instrument:
+def _read_yaml(path: Path) -> dict:
     try:
         with open(path, encoding="utf-8") as fh:
             doc = yaml.safe_load(fh)
@@ -315,37 +315,46 @@ def _parse(path: Path) -> Instrument:
                               "проверьте отступы и кодировку.", file=path) from None
     if not isinstance(doc, dict):
         raise InstrumentError("файл не описывает инструмент (ожидается словарь полей).", file=path)
+    return doc
 
-    def err(msg: str, key: str | None = None) -> InstrumentError:
-        return InstrumentError(msg, file=path, column=key)
 
-    # response scales
+def _err(path: Path, msg: str, key: str | None = None) -> InstrumentError:
+    return InstrumentError(msg, file=path, column=key)
+
+
+def _parse_response_scales(doc: dict, path: Path) -> dict[str, ResponseScale]:
     rscales: dict[str, ResponseScale] = {}
     for rid, rs in (_req(doc, "response_scales", path) or {}).items():
         labels = {int(k): str(v) for k, v in _req(rs, "labels", path, f" у шкалы ответов {rid}").items()}
         lo, hi = int(rs.get("min", min(labels))), int(rs.get("max", max(labels)))
         if lo >= hi:
-            raise err(f"у шкалы ответов «{rid}» минимум {lo} не меньше максимума {hi}.", "response_scales")
+            raise _err(path, f"у шкалы ответов «{rid}» минимум {lo} не меньше максимума {hi}.",
+                       "response_scales")
         syn = {int(k): tuple(str(w) for w in v) for k, v in (rs.get("synonyms") or {}).items()}
         rscales[str(rid)] = ResponseScale(str(rid), str(rs.get("name", rid)), lo, hi, labels, syn)
+    return rscales
 
-    # bands
+
+def _parse_bands(doc: dict, path: Path, rscales: dict) -> list[Band]:
     bands = []
     for b in _req(doc, "bands", path):
         bid = str(_req(b, "id", path, " у параллели"))
         rs = b.get("response_scale")
         if rs is not None and str(rs) not in rscales:
-            raise err(f"у параллели «{bid}» указана неизвестная шкала ответов «{rs}».", "bands")
+            raise _err(path, f"у параллели «{bid}» указана неизвестная шкала ответов «{rs}».", "bands")
         bands.append(Band(bid, str(b.get("name", bid)), tuple(int(g) for g in _req(b, "grades", path)),
                           None if rs is None else str(rs), str(b.get("reporting", "individual"))))
     band_ids = [b.id for b in bands]
     if len(set(band_ids)) != len(band_ids):
-        raise err("идентификаторы параллелей повторяются.", "bands")
+        raise _err(path, "идентификаторы параллелей повторяются.", "bands")
     all_grades = [g for b in bands for g in b.grades]
     if len(set(all_grades)) != len(all_grades):
-        raise err("один и тот же класс отнесён к двум параллелям.", "bands")
+        raise _err(path, "один и тот же класс отнесён к двум параллелям.", "bands")
+    return bands
 
-    # scales
+
+def _parse_scales(doc: dict, path: Path, band_ids: list[str]) -> tuple[list[Scale], dict[str, str]]:
+    """The scales, and the scale of each item listed under a scale."""
     scales = []
     listed: dict[str, str] = {}
     for s in _req(doc, "scales", path):
@@ -355,81 +364,103 @@ def _parse(path: Path) -> Instrument:
         scales.append(Scale(sid, str(s.get("name", sid)), ma))
         for it in s.get("items") or []:
             if str(it) in listed:
-                raise err(f"задание «{it}» входит в две шкалы: «{listed[str(it)]}» и «{sid}»; "
-                          "оставьте его в одной.", "scales")
+                raise _err(path, f"задание «{it}» входит в две шкалы: «{listed[str(it)]}» и «{sid}»; "
+                           "оставьте его в одной.", "scales")
             listed[str(it)] = sid
     scale_ids = [s.id for s in scales]
     if len(set(scale_ids)) != len(scale_ids):
-        raise err("идентификаторы шкал повторяются.", "scales")
+        raise _err(path, "идентификаторы шкал повторяются.", "scales")
+    return scales, listed
 
-    # items
-    items = []
+
+def _parse_item(raw: dict, path: Path, scale_ids, listed, bands, rscales) -> Item:
+    band_ids = [b.id for b in bands]
+    iid = str(_req(raw, "id", path, " у задания"))
+    sc = str(_req(raw, "scale", path, f" у задания {iid}"))
+    if sc not in scale_ids:
+        raise _err(path, f"задание «{iid}» отнесено к неизвестной шкале «{sc}» (шкалы: "
+                   f"{', '.join(scale_ids)}).", "items")
+    if iid in listed and listed[iid] != sc:
+        raise _err(path, f"задание «{iid}» входит в две шкалы: «{listed[iid]}» и «{sc}»; оставьте "
+                   "его в одной.", "items")
+    ib = tuple(str(x) for x in _req(raw, "bands", path, f" у задания {iid}"))
+    for b in ib:
+        if b not in band_ids:
+            raise _err(path, f"у задания «{iid}» указана неизвестная параллель «{b}» (параллели: "
+                       f"{', '.join(band_ids)}).", "items")
+    rs = raw.get("response_scale")
+    if rs is not None and str(rs) not in rscales:
+        raise _err(path, f"у задания «{iid}» указана неизвестная шкала ответов «{rs}».", "items")
+    reverse = bool(raw.get("reverse", False))
+    if reverse and rs is None and any(next(x for x in bands if x.id == b).response_scale is None for b in ib):
+        raise _err(path, f"задание «{iid}» помечено как обратное, но у него нет шкалы ответов "
+                   "(минимума и максимума для обращения); укажите response_scale.", "items")
+    return Item(iid, sc, str(_req(raw, "text", path, f" у задания {iid}")), reverse, ib,
+                None if rs is None else str(rs))
+
+
+def _parse_items(doc: dict, path: Path, scales, listed, bands, rscales) -> list[Item]:
+    scale_ids = [s.id for s in scales]
+    items: list[Item] = []
     seen: set[str] = set()
     for raw in _req(doc, "items", path):
         iid = str(_req(raw, "id", path, " у задания"))
         if iid in seen:
-            raise err(f"идентификатор задания «{iid}» встречается дважды; идентификаторы должны "
-                      "быть уникальными.", "items")
+            raise _err(path, f"идентификатор задания «{iid}» встречается дважды; идентификаторы "
+                       "должны быть уникальными.", "items")
         seen.add(iid)
-        sc = str(_req(raw, "scale", path, f" у задания {iid}"))
-        if sc not in scale_ids:
-            raise err(f"задание «{iid}» отнесено к неизвестной шкале «{sc}» (шкалы: "
-                      f"{', '.join(scale_ids)}).", "items")
-        if iid in listed and listed[iid] != sc:
-            raise err(f"задание «{iid}» входит в две шкалы: «{listed[iid]}» и «{sc}»; оставьте "
-                      "его в одной.", "items")
-        ib = tuple(str(x) for x in _req(raw, "bands", path, f" у задания {iid}"))
-        for b in ib:
-            if b not in band_ids:
-                raise err(f"у задания «{iid}» указана неизвестная параллель «{b}» (параллели: "
-                          f"{', '.join(band_ids)}).", "items")
-        rs = raw.get("response_scale")
-        if rs is not None and str(rs) not in rscales:
-            raise err(f"у задания «{iid}» указана неизвестная шкала ответов «{rs}».", "items")
-        reverse = bool(raw.get("reverse", False))
-        if reverse and rs is None and any(next(x for x in bands if x.id == b).response_scale is None for b in ib):
-            raise err(f"задание «{iid}» помечено как обратное, но у него нет шкалы ответов "
-                      "(минимума и максимума для обращения); укажите response_scale.", "items")
-        items.append(Item(iid, sc, str(_req(raw, "text", path, f" у задания {iid}")), reverse, ib,
-                          None if rs is None else str(rs)))
+        items.append(_parse_item(raw, path, scale_ids, listed, bands, rscales))
     for b in bands:
         if not any(b.id in it.bands for it in items):
-            raise err(f"в параллели «{b.id}» нет ни одного задания.", "bands")
+            raise _err(path, f"в параллели «{b.id}» нет ни одного задания.", "bands")
         if b.response_scale is None and any(b.id in it.bands and it.response_scale is None for it in items):
-            raise err(f"у параллели «{b.id}» не указана шкала ответов, и не у всех её заданий она есть.", "bands")
+            raise _err(path, f"у параллели «{b.id}» не указана шкала ответов, и не у всех её "
+                       "заданий она есть.", "bands")
+    return items
 
-    # levels
+
+def _parse_levels(doc: dict, path: Path, band_ids: list[str]) -> Levels:
     lv = _req(doc, "levels", path)
     labels = tuple(str(x) for x in lv.get("labels", ["низкий", "средний", "высокий"]))
     cuts: dict[str, tuple[float, ...]] = {}
     for b in band_ids:
         c = (lv.get("cuts") or {}).get(b)
         if c is None:
-            raise err(f"для параллели «{b}» не заданы пороги уровней.", "levels")
+            raise _err(path, f"для параллели «{b}» не заданы пороги уровней.", "levels")
         c = tuple(float(x) for x in c)
         if len(c) != len(labels) - 1:
-            raise err(f"для параллели «{b}» задано {len(c)} порогов, а уровней {len(labels)}: "
-                      f"порогов должно быть {len(labels) - 1}.", "levels")
+            raise _err(path, f"для параллели «{b}» задано {len(c)} порогов, а уровней {len(labels)}: "
+                       f"порогов должно быть {len(labels) - 1}.", "levels")
         if any(c[i] >= c[i + 1] for i in range(len(c) - 1)):
-            raise err(f"пороги уровней для параллели «{b}» не возрастают: {list(c)}.", "levels")
+            raise _err(path, f"пороги уровней для параллели «{b}» не возрастают: {list(c)}.", "levels")
         cuts[b] = c
     unknown = set((lv.get("cuts") or {})) - set(band_ids)
     if unknown:
-        raise err(f"пороги заданы для неизвестных параллелей: {', '.join(sorted(map(str, unknown)))}.", "levels")
+        raise _err(path, f"пороги заданы для неизвестных параллелей: "
+                   f"{', '.join(sorted(map(str, unknown)))}.", "levels")
+    return Levels(labels, str(lv.get("metric", "total")), cuts)
 
+
+def _parse(path: Path) -> Instrument:
+    doc = _read_yaml(path)
+    rscales = _parse_response_scales(doc, path)
+    bands = _parse_bands(doc, path, rscales)
+    band_ids = [b.id for b in bands]
+    scales, listed = _parse_scales(doc, path, band_ids)
+    items = _parse_items(doc, path, scales, listed, bands, rscales)
+    levels = _parse_levels(doc, path, band_ids)
     total = doc.get("total") or {}
     anchors = tuple(str(a) for a in (doc.get("anchors") or []))
+    ids = {it.id for it in items}
     for a in anchors:
-        if a not in seen:
-            raise err(f"якорное задание «{a}» отсутствует в списке заданий этой версии.", "anchors")
-
+        if a not in ids:
+            raise _err(path, f"якорное задание «{a}» отсутствует в списке заданий этой версии.", "anchors")
     inst = Instrument(
         id=str(_req(doc, "id", path)), version=int(_req(doc, "version", path)),
         title=str(_req(doc, "title", path)), demo=bool(doc.get("demo", False)),
         previous_version=doc.get("previous_version"), response_scales=rscales,
         bands=tuple(bands), scales=tuple(scales), items=tuple(items),
-        total_name=str(total.get("name", "Общий индекс")),
-        levels=Levels(labels, str(lv.get("metric", "total")), cuts), anchors=anchors,
+        total_name=str(total.get("name", "Общий индекс")), levels=levels, anchors=anchors,
         norms_file=doc.get("norms"), path=Path(path))
     _check_anchors(inst)
     return inst

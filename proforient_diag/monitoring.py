@@ -1,16 +1,12 @@
-"""The roadmap monitoring: indicators 1.1–5.3 from school forms to municipalities and the region.
+"""The roadmap monitoring's analysis: indicators 1.1–5.3 from school forms to the region.
 
-The monitoring «Результативности реализации дорожной карты» (roadmap items 3.3 and 4.9) collects
-one form a year from every general-education school. The form is data:
-``instruments/roadmap-monitoring.yaml`` holds every indicator of the roadmap's table «Критерии и
-показатели реализации дорожной карты» verbatim, with its criterion, unit, type, aggregation and a
-target where the roadmap implies one (all numeric targets are the kit's stated assumptions: the
-roadmap gives none). Nothing about a particular indicator is hard-coded here.
+The forms are read by :mod:`proforient_diag.forms` and reach the analysis through the store
+(:func:`proforient_diag.sources.load_monitoring`); the indicators are described by the roadmap's
+spec (:mod:`proforient_diag.roadmap`). Nothing about a particular indicator is hard-coded here.
 
 Flow::
 
-    forms (XLSX/CSV, any encoding) ─► read_forms ─► forms (school × year) + exclusions + issues
-    monitoring/<year>/ ─► load_monitoring ─► Store.load_forms (each year once; then only read) ─┤
+    monitoring/<year>/ ─► sources.load_monitoring ─► forms (school × year) ──┐
                                                          │
          aggregate (school → municipality → region) ◄────┘
               ├─► change (year over year, since 2018, within the roadmap's stage)
@@ -43,790 +39,29 @@ References
 """
 from __future__ import annotations
 
-import hashlib
-import re
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from .errors import DataError, InputFileError, InstrumentError, StoreError
-from .ingest import municipalities, read_table
-from .instrument import normalize_text
-from .report.fmt import fmt_pct
+from .errors import DataError
+from .fmt import fmt_int, fmt_num, fmt_p, fmt_pct
+from .options import options
+from .region import municipality_names
+from .roadmap import REGION, MonitoringSpec, load_monitoring_spec, stage_of
 
-__all__ = ["MonitoringSpec", "MonitoringResult", "ActivityAssociation", "load_monitoring_spec",
-           "read_forms", "load_monitoring", "aggregate", "change", "targets", "composite_index", "completeness",
-           "write_form_template", "activity_association", "conclusions", "stage_of",
-           "MonitoringSpecError", "FormError", "REGION"]
+__all__ = ["ActivityAssociation", "aggregate", "change", "targets",
+           "composite_index", "activity_association", "conclusions", "criterion_table",
+           "municipal_criterion_table", "AGGREGATION_LEVELS"]
 
-REGION = "Кемеровская область — Кузбасс"
-_SPEC_PATH = Path(__file__).resolve().parents[1] / "instruments" / "roadmap-monitoring.yaml"
-_SUPPORTED = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
-_EMPTY = {"", "nan", "none", "null", "n/a", "na", "#н/д"}
-_KINDS = ("count", "yesno", "percent")
-_LEVELS = ("municipality", "region")
-
-
-class MonitoringSpecError(InstrumentError):
-    """The monitoring form specification (YAML) is invalid."""
-
-
-class FormError(InputFileError):
-    """A monitoring form file cannot be used at all."""
-
-
-# -- the spec ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class MonitoringSpec:
-    """The monitoring form: indicators, their form columns, criteria, stages, calendar.
-
-    Attributes
-    ----------
-    indicators : DataFrame
-        One row per indicator: id, original_id, criterion, criterion_name, wording, unit, type,
-        aggregation, note, primary (the form column that carries the indicator), target_kind,
-        target_value, target_assumption, target_basis, composite, composite_weight.
-    measures : DataFrame
-        One row per form column: column, indicator, criterion, kind (count/yesno/percent), header,
-        level (for 4.3), count_column, count_header, derived (True for the computed 4.3 total),
-        primary.
-    criteria : DataFrame
-        id, name, weight.
-    stages : DataFrame
-        id, name, start, end.
-    raw : dict
-        The parsed YAML.
-    path : str
-        Where the spec was read from.
-    """
-
-    indicators: pd.DataFrame
-    measures: pd.DataFrame
-    criteria: pd.DataFrame
-    stages: pd.DataFrame
-    raw: dict = field(repr=False)
-    path: str = ""
-
-    @property
-    def base_year(self) -> int:
-        return int(self.raw.get("base_year", 2018))
-
-    @property
-    def yes_values(self) -> set[str]:
-        return {normalize_text(v) for v in self.raw["yes_values"]}
-
-    @property
-    def no_values(self) -> set[str]:
-        return {normalize_text(v) for v in self.raw["no_values"]}
-
-    @property
-    def context(self) -> dict:
-        return self.raw["context"]
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.indicators
-
-    def summary(self) -> pd.DataFrame:
-        """The indicator table with Russian headers."""
-        t = self.indicators[["id", "original_id", "criterion_name", "wording", "unit", "type",
-                             "target_kind", "target_value", "target_assumption"]]
-        return t.rename(columns={"id": "№", "original_id": "№ в дорожной карте",
-                                 "criterion_name": "Критерий", "wording": "Показатель",
-                                 "unit": "Измеритель", "type": "Тип", "target_kind": "Вид цели",
-                                 "target_value": "Целевое значение",
-                                 "target_assumption": "Цель — допущение"})
-
-
-def load_monitoring_spec(path: str | Path | None = None) -> MonitoringSpec:
-    """Load and validate the monitoring form specification.
-
-    Parameters
-    ----------
-    path : str or Path, optional
-        The YAML file; default ``instruments/roadmap-monitoring.yaml``.
-
-    Returns
-    -------
-    MonitoringSpec
-
-    Raises
-    ------
-    MonitoringSpecError
-        A required key is missing, a kind or aggregation is unknown, a column is repeated.
-    """
-    path = Path(path) if path is not None else _SPEC_PATH
-    if not path.exists():
-        raise MonitoringSpecError("файл спецификации формы мониторинга не найден; проверьте путь.",
-                                  file=path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise MonitoringSpecError(f"YAML не читается ({str(exc).splitlines()[0]}); исправьте "
-                                  "синтаксис.", file=path) from None
-    for key in ("indicators", "criteria", "stages", "context", "yes_values", "no_values", "calendar"):
-        if key not in raw:
-            raise MonitoringSpecError(f"нет обязательного раздела «{key}»; добавьте его.", file=path,
-                                      column=key)
-    crit = pd.DataFrame(raw["criteria"])
-    crit_name = dict(zip(crit["id"], crit["name"]))
-    ind_rows, meas_rows = [], []
-    for ind in raw["indicators"]:
-        iid = str(ind.get("id", ""))
-        for key in ("criterion", "wording", "unit", "type", "aggregation", "measures"):
-            if key not in ind:
-                raise MonitoringSpecError(f"у показателя {iid} нет поля «{key}»; добавьте его.",
-                                          file=path, column=key)
-        if ind["criterion"] not in crit_name:
-            raise MonitoringSpecError(f"показатель {iid}: неизвестный критерий {ind['criterion']}; "
-                                      f"допустимы {sorted(crit_name)}.", file=path, column="criterion")
-        if ind["aggregation"] not in ("sum", "share_yes", "weighted_pct"):
-            raise MonitoringSpecError(f"показатель {iid}: агрегирование «{ind['aggregation']}» не "
-                                      "поддерживается; допустимы sum, share_yes, weighted_pct.",
-                                      file=path, column="aggregation")
-        tgt = ind.get("target") or {}
-        primary = ind.get("total_column") or ind["measures"][0]["column"]
-        ind_rows.append({
-            "id": iid, "original_id": str(ind.get("original_id", iid)), "criterion": int(ind["criterion"]),
-            "criterion_name": crit_name[ind["criterion"]], "wording": ind["wording"], "unit": ind["unit"],
-            "type": ind["type"], "aggregation": ind["aggregation"], "note": ind.get("note", ""),
-            "primary": primary, "target_kind": tgt.get("kind"), "target_value": tgt.get("value", np.nan),
-            "target_assumption": bool(tgt.get("assumption", False)), "target_basis": tgt.get("basis", ""),
-            "composite": bool(ind.get("composite", False)),
-            "composite_weight": float(ind.get("composite_weight", 1.0))})
-        for m in ind["measures"]:
-            if m.get("kind") not in _KINDS:
-                raise MonitoringSpecError(f"показатель {iid}, столбец {m.get('column')}: вид «{m.get('kind')}» "
-                                          f"не поддерживается; допустимы {', '.join(_KINDS)}.", file=path,
-                                          column="kind")
-            meas_rows.append({"column": m["column"], "indicator": iid, "criterion": int(ind["criterion"]),
-                              "kind": m["kind"], "header": m["header"], "level": m.get("level", ""),
-                              "count_column": m.get("count_column", ""), "count_header": m.get("count_header", ""),
-                              "aliases": tuple(m.get("aliases", ())), "derived": False,
-                              "primary": m["column"] == primary})
-        if ind.get("total_column"):
-            meas_rows.append({"column": ind["total_column"], "indicator": iid, "criterion": int(ind["criterion"]),
-                              "kind": "count", "header": f"{iid}. Итого (сумма по уровням)", "level": "итого",
-                              "count_column": "", "count_header": "", "aliases": (), "derived": True,
-                              "primary": True})
-    cal = raw["calendar"]
-    for ev in cal["events"]:
-        meas_rows.append({"column": ev["column"], "indicator": f"к{cal['item']}", "criterion": 4,
-                          "kind": "yesno", "header": ev["header"], "level": ev["name"],
-                          "count_column": "", "count_header": "", "aliases": (), "derived": False,
-                          "primary": True})
-    measures = pd.DataFrame(meas_rows)
-    dup = measures["column"][measures["column"].duplicated()]
-    if len(dup):
-        raise MonitoringSpecError(f"столбец формы «{dup.iloc[0]}» описан дважды; дайте столбцам "
-                                  "разные коды.", file=path, column=str(dup.iloc[0]))
-    stages = pd.DataFrame([{"id": s["id"], "name": s["name"], "start": s["years"][0], "end": s["years"][1]}
-                           for s in raw["stages"]])
-    return MonitoringSpec(pd.DataFrame(ind_rows), measures, crit, stages, raw, str(path))
-
-
-def stage_of(years, spec: MonitoringSpec) -> pd.Series:
-    """The roadmap stage (1: 2018–2020, 2: 2021–2024, 3: 2025–2027) of each year; NaN outside."""
-    y = pd.Series(years)
-    out = pd.Series(np.nan, index=y.index)
-    for s in spec.stages.itertuples():
-        out[(y >= s.start) & (y <= s.end)] = s.id
-    return out
-
-
-# -- reading forms ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class MonitoringResult:
-    """What :func:`read_forms` (or :func:`load_monitoring`, through the store) accepted and what not.
-
-    Attributes
-    ----------
-    forms : DataFrame
-        One row per school and year: source_file, source_row, year, school_id, municipality_code,
-        municipality, n_students_form, n_students (the enrolment count when enrolment is given,
-        else the form's), then one column per form measure (counts and percentages as floats,
-        yes/no as 1.0/0.0; NaN = empty or rejected cell) and the derived 4.3 total ``i4_3``.
-    exclusions : DataFrame
-        Rows not accepted: source_file, source_row, school_id, column, reason (Russian).
-    issues : DataFrame
-        Rejected or doubtful cells and file notes: source_file, source_row, school_id, column,
-        value, reason.
-    files : DataFrame
-        Per file: file, sha256, format, encoding, rows, accepted, excluded (rows = accepted + excluded).
-    missing_schools : DataFrame
-        Schools of the year's list that sent no accepted form: year, school_id, school_name,
-        municipality_code, municipality.
-    completeness : DataFrame
-        Per year and municipality (and the region): expected, received, share (%).
-    years : tuple of int
-        (:func:`load_monitoring`) the years with forms; ``exclusions``, ``issues`` and ``files``
-        then carry a ``year`` column and name files without their folder.
-    missing_years : tuple of int
-        (:func:`load_monitoring`) requested years without a folder of forms.
-    store_path : str
-        (:func:`load_monitoring`) the store read, or «временное хранилище».
-    reports : tuple of LoadReport
-        (:func:`load_monitoring`) what this call loaded, one report per year.
-    """
-
-    forms: pd.DataFrame
-    exclusions: pd.DataFrame
-    issues: pd.DataFrame
-    files: pd.DataFrame
-    missing_schools: pd.DataFrame
-    completeness: pd.DataFrame
-    years: tuple = ()
-    missing_years: tuple = ()
-    store_path: str = ""
-    reports: tuple = field(default=(), repr=False)
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.forms
-
-    def summary(self) -> pd.DataFrame:
-        """Per-file accounting with Russian headers and the reasons of exclusion."""
-        f = self.files.copy()
-        ex = self.exclusions
-        # a sheet's rows are labelled "file [sheet]": count them under their file
-        key = ["year"] if "year" in ex.columns and "year" in f.columns else []
-        reasons = (ex.assign(r=ex["reason"].str.replace(r" \(.*|«.*", "", regex=True),
-                             file=ex["source_file"].astype(str).str.replace(r" \[[^\]]*\]$", "",
-                                                                              regex=True))
-                   .groupby(key + ["file"])["r"]
-                   .agg(lambda r: "; ".join(f"{k}: {v}" for k, v in r.value_counts().items())))
-        idx = pd.MultiIndex.from_frame(f[key + ["file"]]) if key else f["file"]
-        f["Причины исключения"] = reasons.reindex(idx).fillna("").to_numpy()
-        if "year" in f.columns:  # a label, not a number to format («2 026»)
-            f["year"] = f["year"].astype(str)
-        return f.drop(columns=["sha256"]).rename(columns={
-            "year": "Год", "file": "Файл", "format": "Формат", "encoding": "Кодировка",
-            "rows": "Строк", "accepted": "Принято", "excluded": "Исключено"})
-
-
-def _resolve(paths) -> list[Path]:
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    out: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in _SUPPORTED
-                              and not q.name.startswith(("~$", ".")) and not q.name.endswith(".json")))
-        else:
-            out.append(p)
-    if not out:
-        raise FormError("не найдено ни одного файла формы мониторинга (CSV или XLSX).",
-                        file=str(paths[0]) if len(paths) else None)
-    return out
-
-
-def _header_lookup(spec: MonitoringSpec) -> dict[str, tuple[str, str]]:
-    """normalised header → (role, column); role is 'context', 'measure' or 'count'."""
-    look: dict[str, tuple[str, str]] = {}
-    for key, c in spec.context.items():
-        for a in [key, c["header"], *c.get("aliases", [])]:
-            look.setdefault(normalize_text(a), ("context", key))
-    for m in spec.measures.itertuples():
-        if m.derived:
-            look.setdefault(normalize_text(m.column), ("measure", m.column))
-            continue
-        for a in (m.column, m.header, *m.aliases):
-            look.setdefault(normalize_text(a), ("measure", m.column))
-            look.setdefault(normalize_text(re.sub(r"^\s*\d+\.\d+\.\s*", "", a)), ("measure", m.column))
-        if m.count_column:
-            for a in (m.count_column, m.count_header):
-                look.setdefault(normalize_text(a), ("count", m.column))
-                look.setdefault(normalize_text(re.sub(r"^\s*\d+\.\d+\.\s*", "", a)), ("count", m.column))
-    return look
-
-
-def _parse_numbers(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Text cells → floats; returns (values, unreadable mask). Blank cells are NaN and readable."""
-    t = s.astype(str).str.strip().str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
-    t = t.str.replace("%", "", regex=False).str.replace(",", ".", regex=False)
-    blank = t.str.lower().isin(_EMPTY)
-    v = pd.to_numeric(t.where(~blank), errors="coerce")
-    return v, v.isna() & ~blank
-
-
-def _parse_yesno(s: pd.Series, spec: MonitoringSpec) -> tuple[pd.Series, pd.Series]:
-    uniq = pd.Series(s.astype(str).unique())
-    norm = uniq.map(lambda x: normalize_text(x) if x.strip() not in ("-", "+") else x.strip())
-    code = pd.Series(np.where(norm.isin(spec.yes_values), 1.0,
-                              np.where(norm.isin(spec.no_values), 0.0, np.nan)), index=uniq.to_numpy())
-    blank = norm.str.lower().isin(_EMPTY).to_numpy()
-    bad = pd.Series(code.isna().to_numpy() & ~blank, index=uniq.to_numpy())
-    return s.astype(str).map(code), s.astype(str).map(bad)
-
-
-def read_forms(paths, *, schools: pd.DataFrame, enrolment: pd.DataFrame | None = None,
-               spec: MonitoringSpec | None = None, year: int | None = None,
-               tolerance: float = 0.10) -> MonitoringResult:
-    """Read school monitoring forms (XLSX/CSV), validate them and account for every row.
-
-    Parameters
-    ----------
-    paths : path, folder or list of them
-        Form files; folders are searched recursively for CSV/XLSX.
-    schools : DataFrame
-        The school register: school_id, municipality_code (municipality, school_name optional).
-    enrolment : DataFrame, optional
-        year, school_id, n_students (the official count). When given, the form's number of
-        students is checked against it (relative difference above ``tolerance`` is an issue) and
-        the official count is used for weighting; schools with no students that year are not
-        expected to send a form.
-    spec : MonitoringSpec, optional
-        Default :func:`load_monitoring_spec`.
-    year : int, optional
-        The year of forms that carry no «Год» column (else the column, else a year in the file name).
-    tolerance : float
-        Allowed relative difference between the form's and the register's number of students.
-
-    Returns
-    -------
-    MonitoringResult
-
-    Notes
-    -----
-    Row-level exclusions (first reason wins): empty row; no school code; a school not in the
-    register; no readable year; a second form of the same school and year (the first read is
-    kept). Cell-level issues (the cell is set empty, the row is kept): a percentage outside
-    0–100; a negative or fractional count; a yes/no answer that is neither (accepted spellings:
-    да/Да/ДА/yes/1/+/есть/имеется and нет/no/0/-/отсутствует, case and surrounding spaces
-    ignored); a number of students in an activity above the school's students; a number of
-    students that differs from the register. In every file rows = accepted + excluded.
-    """
-    spec = spec or load_monitoring_spec()
-    for c in ("school_id", "municipality_code"):
-        if c not in schools.columns:
-            raise DataError(f"в справочнике школ нет столбца «{c}»; передайте таблицу schools.csv.",
-                            column=c)
-    reg = schools.drop_duplicates("school_id").set_index("school_id")
-    mo_names = municipalities().set_index("code")["name"]
-    look = _header_lookup(spec)
-    meas = spec.measures
-    form_cols = meas.loc[~meas["derived"], "column"].tolist()
-    kind = dict(zip(meas["column"], meas["kind"]))
-    parts, excl_parts, issue_parts, file_rows = [], [], [], []
-    for path in _resolve(paths):
-        sheets, facts = read_table(path)
-        n_file = acc_file = exc_file = 0
-        used = False
-        for label, df, first_row in sheets:
-            df = df.copy()
-            df.columns = [str(c) for c in df.columns]
-            mapped: dict[str, tuple[str, str]] = {}
-            for h in df.columns:
-                key = normalize_text(h)
-                if key in look and look[key] not in mapped.values():
-                    mapped[h] = look[key]
-            roles = {v: h for h, v in mapped.items()}
-            if ("context", "school_id") not in roles:
-                if len(sheets) == 1:
-                    raise FormError("нет столбца с кодом ОО («Код ОО»); добавьте его или возьмите "
-                                    "шаблон формы (write_form_template).", file=path)
-                continue
-            if not any(r == "measure" or r == "count" for r, _ in roles):
-                if len(sheets) == 1:
-                    raise FormError("не найдено ни одного столбца показателей мониторинга; это "
-                                    "другая форма или заголовки изменены — возьмите шаблон формы.",
-                                    file=path)
-                continue
-            used = True
-            source = str(path) if label == path.name else f"{path} [{label.split('[', 1)[1][:-1]}]"
-            acc, exc, iss = _read_frame(df, source, first_row, roles, spec, reg, mo_names, year, path,
-                                        form_cols, kind, mapped)
-            n_file += len(df)
-            acc_file += len(acc)
-            exc_file += len(exc)
-            parts.append(acc)
-            excl_parts.append(exc)
-            issue_parts.append(iss)
-        if not used:
-            raise FormError("ни на одном листе нет столбца «Код ОО» и столбцов показателей; "
-                            "возьмите шаблон формы.", file=path)
-        file_rows.append({"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                          "format": facts["format"], "encoding": facts.get("encoding", ""),
-                          "rows": n_file, "accepted": acc_file, "excluded": exc_file})
-    forms = pd.concat(parts, ignore_index=True)
-    exclusions = pd.concat(excl_parts, ignore_index=True)
-    issues = pd.concat(issue_parts, ignore_index=True)
-    files = pd.DataFrame(file_rows)
-
-    # duplicates of a school-year across all files: the first read is kept
-    key = forms["school_id"] + "\x00" + forms["year"].astype(str)
-    dup = key.duplicated(keep="first")
-    if dup.any():
-        first = forms.loc[~dup].assign(_k=key[~dup]).set_index("_k")
-        d = forms.loc[dup]
-        fk = key[dup]
-        reasons = [f"повторная форма ОО за {y} год (принята первая: {Path(f).name}, строка {r}); "
-                   "оставьте в файлах одну форму" for y, f, r in
-                   zip(d["year"], first.loc[fk, "source_file"], first.loc[fk, "source_row"])]
-        exclusions = pd.concat([exclusions, pd.DataFrame({
-            "source_file": d["source_file"].to_numpy(), "source_row": d["source_row"].to_numpy(),
-            "school_id": d["school_id"].to_numpy(), "column": "school_id", "reason": reasons})],
-            ignore_index=True)
-        counts = d["source_file"].map(lambda s: re.sub(r" \[[^\]]*\]$", "", s)).value_counts()
-        files["accepted"] -= files["file"].map(counts).fillna(0).astype(int)
-        files["excluded"] += files["file"].map(counts).fillna(0).astype(int)
-        drop_keys = set(zip(d["source_file"], d["source_row"]))
-        issues = issues[[(f, r) not in drop_keys for f, r in zip(issues["source_file"], issues["source_row"])]]
-        forms = forms.loc[~dup].reset_index(drop=True)
-
-    # the number of students: the register wins when given
-    forms["n_students"] = forms["n_students_form"]
-    if enrolment is not None:
-        enr = enrolment.groupby(["year", "school_id"])["n_students"].sum()
-        official = pd.Series(list(zip(forms["year"], forms["school_id"]))).map(enr).to_numpy(dtype=float)
-        has = ~np.isnan(official)
-        rel = np.abs(forms["n_students_form"].to_numpy() - official) / np.where(official > 0, official, np.nan)
-        off = has & (rel > tolerance) & forms["n_students_form"].notna().to_numpy()
-        if off.any():
-            o = forms.loc[off]
-            issues = pd.concat([issues, pd.DataFrame({
-                "source_file": o["source_file"].to_numpy(), "source_row": o["source_row"].to_numpy(),
-                "school_id": o["school_id"].to_numpy(), "column": spec.context["n_students"]["header"],
-                "value": o["n_students_form"].astype("Int64").astype(str).to_numpy(),
-                "reason": [f"число обучающихся в форме расходится с контингентом ({int(v)}) более чем на "
-                           f"{fmt_pct(100 * tolerance, 0)}; в расчётах взят контингент — уточните форму"
-                           for v in official[off]]})], ignore_index=True)
-        forms["n_students"] = np.where(has, official, forms["n_students_form"])
-    # a percentage given as a number of students (count column): convert, check against students
-    for m in meas.itertuples():
-        if not m.count_column or f"_n_{m.column}" not in forms:
-            continue
-        cnt = forms.pop(f"_n_{m.column}")
-        n = forms["n_students"]
-        over = cnt > n
-        if over.any():
-            o = forms.loc[over]
-            issues = pd.concat([issues, pd.DataFrame({
-                "source_file": o["source_file"].to_numpy(), "source_row": o["source_row"].to_numpy(),
-                "school_id": o["school_id"].to_numpy(), "column": m.count_header,
-                "value": cnt[over].astype(str).to_numpy(),
-                "reason": [f"обучающихся в показателе ({int(c)}) больше, чем обучающихся в ОО ({int(k)}); "
-                           "ячейка не засчитана — исправьте число" for c, k in zip(cnt[over], n[over])]})],
-                ignore_index=True)
-        from_count = (100 * cnt / n).where(~over & (n > 0))
-        forms[m.column] = forms[m.column].fillna(from_count)
-    # derived totals (4.3): empty level cells count as 0 when any level is filled
-    for m in meas[meas["derived"]].itertuples():
-        lv = meas.loc[(meas["indicator"] == m.indicator) & ~meas["derived"], "column"].tolist()
-        forms[m.column] = forms[lv].sum(axis=1, min_count=1)
-    forms = forms[["source_file", "source_row", "year", "school_id", "municipality_code", "municipality",
-                   "n_students_form", "n_students"] + meas["column"].tolist()]
-    forms = forms.sort_values(["year", "school_id"], kind="stable").reset_index(drop=True)
-
-    missing = _missing_schools(forms, schools, enrolment)
-    comp = completeness(forms, schools, enrolment)
-    bad = files[files["rows"] != files["accepted"] + files["excluded"]]
-    if len(bad):  # an internal guarantee, not a data problem
-        raise RuntimeError(f"accounting identity broken for {bad['file'].tolist()}")
-    return MonitoringResult(forms, exclusions.reset_index(drop=True), issues.reset_index(drop=True),
-                            files, missing, comp)
-
-
-def _form_files(folder: Path) -> list[Path]:
-    """The form files of a folder (as :func:`read_forms` finds them), or none."""
-    try:
-        return _resolve(folder)
-    except FormError:
-        return []
-
-
-def load_monitoring(data_dir: str | Path, years: Iterable[int], *,
-                    store_path: str | Path | None = None, key: bytes | str | None = None,
-                    spec: MonitoringSpec | None = None) -> MonitoringResult:
-    """The monitoring forms of ``years`` from ``data_dir/monitoring/<year>/``, through the store.
-
-    Each year's folder is loaded with :meth:`proforient_diag.store.Store.load_forms` (files
-    already stored with the same SHA-256 and the same register are skipped, so a repeated run only
-    reads the store back); then the forms, exclusions, issues and per-file accounting of all the
-    years are read back, and the schools that sent no form and the completeness are computed from
-    them with the current register.
-
-    Parameters
-    ----------
-    data_dir : path
-        The data folder: ``monitoring/<year>/`` (form files), ``schools.csv`` (the register) and,
-        when present, ``school_enrolment.csv`` (year, school_id, n_students).
-    years : iterable of int
-        Years to read, e.g. ``range(2018, year + 1)``; the last one must have a folder of forms,
-        earlier years without one are skipped and listed in ``missing_years``.
-    store_path : path, optional
-        The DuckDB store. Default: the notes' cache store of ``data_dir``
-        (:func:`proforient_diag.store.cache_store_path`, the file
-        :func:`proforient_diag.diagnostics.load_waves` fills, so one store holds the waves and the
-        forms of a data folder). A cache store locked by a parallel note is waited for, then
-        replaced by a private temporary one (:func:`proforient_diag.store.with_store`); a form
-        file that has left the folder is removed from the cache store
-        (:meth:`~proforient_diag.store.Store.remove_forms`), while a named store holding such a
-        file is an error.
-    key : bytes or str, optional
-        Only to find the cache store (its name carries the key tag); the forms hold no personal
-        data and are not pseudonymised. Default as in ``load_waves``: ``PROFORIENT_KEY``, else the
-        local key of the cache folder.
-    spec : MonitoringSpec, optional
-        Default :func:`load_monitoring_spec`.
-
-    Returns
-    -------
-    MonitoringResult
-        With ``years``, ``missing_years``, ``store_path`` and ``reports`` filled; ``forms`` as
-        :func:`read_forms` returns them (``source_file`` is the file name, with « [sheet]» for a
-        sheet of a workbook).
-
-    Raises
-    ------
-    InputFileError
-        No folder of forms for the last year, or no ``schools.csv``.
-    FormError
-        A form file cannot be read (nothing of that year is written).
-    StoreError
-        A named store holds a file no longer in the folder, or the store cannot be written.
-    """
-    from .store import Store, cache_store_path, with_store
-
-    data_dir = Path(data_dir)
-    years = sorted({int(y) for y in years})
-    if not years:
-        raise DataError("не заданы годы мониторинга.")
-    root = data_dir / "monitoring"
-    files = {y: _form_files(root / str(y)) for y in years if (root / str(y)).is_dir()}
-    present = [y for y in years if files.get(y)]
-    if years[-1] not in present:
-        raise InputFileError(f"нет папки с формами мониторинга за {years[-1]} год; положите формы "
-                             f"в {root / str(years[-1])}.", file=root / str(years[-1]))
-    if not (data_dir / "schools.csv").is_file():
-        raise InputFileError("нет справочника школ schools.csv; положите его в папку с данными.",
-                             file=data_dir / "schools.csv")
-    schools = pd.read_csv(data_dir / "schools.csv", encoding="utf-8")
-    enrolment = (pd.read_csv(data_dir / "school_enrolment.csv", encoding="utf-8")
-                 if (data_dir / "school_enrolment.csv").is_file() else None)
-    spec = spec or load_monitoring_spec()
-    if store_path is None:
-        from .diagnostics import _resolve_key
-        path, cache = cache_store_path(data_dir, _resolve_key(key)[0]), True
-    else:
-        path, cache = Path(store_path), False
-
-    def work(st: Store):
-        stored = st.form_loads(current=True)
-        reports = []
-        for y in present:
-            gone = sorted(set(stored.loc[stored["year"] == y, "file"]) - {p.name for p in files[y]})
-            if gone and not cache:
-                raise StoreError(f"в хранилище есть формы {y} года из файлов, которых больше нет в "
-                                 f"папке ({', '.join(gone)}); укажите новое хранилище.", file=path)
-            if gone:  # before loading: a removed file must not keep its schools' forms
-                st.remove_forms(y, gone)
-            reports.append(st.load_forms(y, files[y], schools=schools, enrolment=enrolment,
-                                         spec=spec))
-        return (st.forms(present), st.form_exclusions(present), st.form_issues(present),
-                st.form_loads(current=True), tuple(reports))
-
-    (forms, excl, issues, loads, reports), used = with_store(path, work, cache=cache)
-
-    def label(f: pd.DataFrame) -> pd.Series:
-        return f["file"].where(f["sheet"].fillna("") == "", f["file"] + " [" + f["sheet"] + "]")
-
-    meas = [c for c in spec.measures["column"] if c in forms.columns]
-    extra = [c for c in forms.columns if c not in _FORM_CONTEXT and c not in meas
-             and c not in ("file", "sheet")]
-    forms = forms.assign(source_file=label(forms))[_FORM_CONTEXT + meas + extra]
-    excl = excl.assign(source_file=label(excl))[["year", "source_file", "source_row", "school_id",
-                                                 "column", "reason"]]
-    issues = issues.assign(source_file=label(issues))[["year", "source_file", "source_row",
-                                                       "school_id", "column", "value", "reason"]]
-    loads = loads[loads["year"].isin(present)].sort_values(["year", "file"])
-    fl = loads[["year", "file", "sha256", "format", "encoding", "rows", "accepted", "excluded"]]
-    fl = fl.astype({"year": "int64", "rows": "int64", "accepted": "int64", "excluded": "int64"})
-    return MonitoringResult(
-        forms=forms, exclusions=excl, issues=issues, files=fl.reset_index(drop=True),
-        missing_schools=_missing_schools(forms, schools, enrolment),
-        completeness=completeness(forms, schools, enrolment, years=present),
-        years=tuple(present), missing_years=tuple(y for y in years if y not in present),
-        store_path=str(used) if used is not None else "временное хранилище", reports=reports)
-
-
-_FORM_CONTEXT = ["source_file", "source_row", "year", "school_id", "municipality_code",
-                 "municipality", "n_students_form", "n_students"]
-
-
-def _read_frame(df, source, first_row, roles, spec, reg, mo_names, year, path, form_cols, kind, mapped):
-    n = len(df)
-    rows = np.arange(n) + first_row
-    reason = np.full(n, None, dtype=object)
-    rcol = np.full(n, None, dtype=object)
-
-    def exclude(mask, why, column):
-        m = np.asarray(mask, dtype=bool) & (reason == None)  # noqa: E711 (object array)
-        reason[m] = why if isinstance(why, str) else np.asarray(why, dtype=object)[m]
-        rcol[m] = column
-
-    def col(key):
-        h = roles.get(("context", key))
-        return df[h].astype(str).str.strip() if h else pd.Series([""] * n, index=df.index)
-
-    school = col("school_id")
-    blank_all = df.astype(str).apply(lambda s: s.str.strip().str.lower().isin(_EMPTY)).all(axis=1).to_numpy()
-    exclude(blank_all, "пустая строка", "")
-    sch_h = roles[("context", "school_id")]
-    exclude(school.str.lower().isin(_EMPTY).to_numpy(), "не указан код ОО; впишите код из справочника школ",
-            sch_h)
-    known = school.isin(reg.index).to_numpy()
-    exclude(~known, [f"ОО с кодом «{s}» нет в справочнике школ; проверьте код" for s in school], sch_h)
-    if ("context", "year") in roles:
-        yv, _ = _parse_numbers(col("year"))
-        yh = roles[("context", "year")]
-    else:
-        m = re.search(r"(20[1-3]\d)", Path(path).name)
-        yv = pd.Series(float(year) if year is not None else (float(m.group(1)) if m else np.nan), index=df.index)
-        yh = "Год"
-    yv = yv.where((yv >= 2000) & (yv <= 2100) & (yv == np.round(yv)))
-    exclude(yv.isna().to_numpy(), "не указан или не распознан год формы; впишите год (например 2024)", yh)
-
-    issues: list[pd.DataFrame] = []
-
-    def flag(mask, header, values, why):
-        mask = np.asarray(mask, dtype=bool)
-        if mask.any():
-            issues.append(pd.DataFrame({"source_file": source, "source_row": rows[mask],
-                                        "school_id": school.to_numpy()[mask], "column": header,
-                                        "value": np.asarray(values, dtype=object)[mask],
-                                        "reason": why if isinstance(why, str) else np.asarray(why, dtype=object)[mask]}))
-
-    out = pd.DataFrame({"source_file": source, "source_row": rows, "year": yv.to_numpy(),
-                        "school_id": school.to_numpy()})
-    out["municipality_code"] = school.map(reg["municipality_code"]).to_numpy()
-    out["municipality"] = out["municipality_code"].map(mo_names).to_numpy()
-    # the form's municipality, when given, must agree with the register
-    if ("context", "municipality") in roles:
-        mo_raw = col("municipality")
-        lookup = {normalize_text(k): k for k in mo_names.index}
-        lookup.update({normalize_text(v): k for k, v in mo_names.items()})
-        mo_code = mo_raw.map(lambda v: lookup.get(normalize_text(v)))
-        wrong = (mo_code.notna() & (mo_code.to_numpy() != out["municipality_code"].to_numpy())).to_numpy() & known
-        flag(wrong, roles[("context", "municipality")], mo_raw.to_numpy(),
-             [f"муниципалитет в форме не совпадает со справочником школ ({m}); взят справочник"
-              for m in out["municipality"]])
-    # number of students
-    nh = roles.get(("context", "n_students"))
-    if nh:
-        nv, bad = _parse_numbers(df[nh])
-        neg = (nv <= 0) | (nv != np.round(nv))
-        flag((bad | neg).to_numpy(), nh, df[nh].to_numpy(),
-             "число обучающихся должно быть целым положительным числом; ячейка не засчитана")
-        out["n_students_form"] = nv.where(~neg).to_numpy()
-    else:
-        out["n_students_form"] = np.nan
-    for c in form_cols:
-        h = roles.get(("measure", c))
-        k = kind[c]
-        if h is None:
-            out[c] = np.nan
-        elif k == "yesno":
-            v, bad = _parse_yesno(df[h], spec)
-            flag(bad.to_numpy(), h, df[h].to_numpy(),
-                 "ответ не распознан как «да» или «нет» (допустимо: да, нет, 1, 0, +, -, есть, "
-                 "отсутствует); ячейка не засчитана")
-            out[c] = v.to_numpy()
-        else:
-            v, bad = _parse_numbers(df[h])
-            flag(bad.to_numpy(), h, df[h].to_numpy(), "не число; ячейка не засчитана — впишите число")
-            if k == "percent":
-                out_r = (v < 0) | (v > 100)
-                flag(out_r.to_numpy(), h, df[h].to_numpy(),
-                     "процент должен быть от 0 до 100; ячейка не засчитана — проверьте, не вписано ли "
-                     "число обучающихся вместо процента")
-            else:
-                out_r = (v < 0) | (v != np.round(v))
-                flag(out_r.to_numpy(), h, df[h].to_numpy(),
-                     "количество должно быть целым неотрицательным числом; ячейка не засчитана")
-            out[c] = v.where(~out_r).to_numpy(dtype=float)
-        ch = roles.get(("count", c))
-        if ch is not None:
-            v, bad = _parse_numbers(df[ch])
-            neg = (v < 0) | (v != np.round(v))
-            flag((bad | neg).to_numpy(), ch, df[ch].to_numpy(),
-                 "число обучающихся должно быть целым неотрицательным; ячейка не засчитана")
-            out[f"_n_{c}"] = v.where(~neg).to_numpy()
-    keep = reason == None  # noqa: E711
-    acc = out.loc[keep].reset_index(drop=True)
-    acc["year"] = acc["year"].astype(int)
-    exc = pd.DataFrame({"source_file": source, "source_row": rows[~keep], "school_id": school.to_numpy()[~keep],
-                        "column": rcol[~keep], "reason": reason[~keep]})
-    cols = ["source_file", "source_row", "school_id", "column", "value", "reason"]
-    iss = pd.concat(issues, ignore_index=True) if issues else pd.DataFrame(columns=cols)
-    iss = iss[iss["source_row"].isin(rows[keep])][cols]
-    return acc, exc, iss
-
-
-def _expected(schools: pd.DataFrame, enrolment: pd.DataFrame | None, years: Iterable[int]) -> pd.DataFrame:
-    cols = [c for c in ("school_id", "school_name", "municipality_code", "municipality") if c in schools]
-    if enrolment is not None:
-        e = enrolment.groupby(["year", "school_id"], as_index=False)["n_students"].sum()
-        e = e[(e["n_students"] > 0) & e["year"].isin(list(years))]
-        return e[["year", "school_id"]].merge(schools[cols].drop_duplicates("school_id"), on="school_id")
-    return pd.concat([schools[cols].drop_duplicates("school_id").assign(year=y) for y in years],
-                     ignore_index=True)
-
-
-def _missing_schools(forms, schools, enrolment) -> pd.DataFrame:
-    exp = _expected(schools, enrolment, sorted(forms["year"].unique()))
-    got = set(zip(forms["year"], forms["school_id"]))
-    miss = exp[[(y, s) not in got for y, s in zip(exp["year"], exp["school_id"])]]
-    if "municipality" not in miss:
-        miss = miss.assign(municipality=miss["municipality_code"].map(municipalities().set_index("code")["name"]))
-    return miss.sort_values(["year", "school_id"]).reset_index(drop=True)
-
-
-def completeness(forms: pd.DataFrame, schools: pd.DataFrame, enrolment: pd.DataFrame | None = None,
-                 years: Sequence[int] | None = None) -> pd.DataFrame:
-    """Share of expected schools that sent an accepted form, by year and municipality.
-
-    Parameters
-    ----------
-    forms : DataFrame
-        ``MonitoringResult.forms``.
-    schools : DataFrame
-        The register (school_id, municipality_code).
-    enrolment : DataFrame, optional
-        year, school_id, n_students; schools with no students in a year are not expected.
-    years : sequence of int, optional
-        Default: the years present in ``forms``.
-
-    Returns
-    -------
-    DataFrame
-        year, level ("municipality"/"region"), unit (code or "region"), unit_name, expected,
-        received, share (%: 100·received/expected).
-    """
-    years = sorted(forms["year"].unique()) if years is None else list(years)
-    exp = _expected(schools, enrolment, years)
-    got = forms[["year", "school_id"]].drop_duplicates().assign(received=1)
-    exp = exp.merge(got, on=["year", "school_id"], how="left").fillna({"received": 0})
-    mo = exp.groupby(["year", "municipality_code"], as_index=False).agg(
-        expected=("school_id", "size"), received=("received", "sum"))
-    mo = mo.rename(columns={"municipality_code": "unit"}).assign(level="municipality")
-    mo["unit_name"] = mo["unit"].map(municipalities().set_index("code")["name"])
-    rg = exp.groupby("year", as_index=False).agg(expected=("school_id", "size"), received=("received", "sum"))
-    rg = rg.assign(level="region", unit="region", unit_name=REGION)
-    out = pd.concat([rg, mo], ignore_index=True)
-    out["received"] = out["received"].astype(int)
-    out["share"] = 100 * out["received"] / out["expected"]
-    return out[["year", "level", "unit", "unit_name", "expected", "received", "share"]]
+AGGREGATION_LEVELS = ("municipality", "region")
 
 
 # -- aggregation --------------------------------------------------------------------------------
 
+@options(level=AGGREGATION_LEVELS)
 def aggregate(forms: pd.DataFrame, spec: MonitoringSpec | None = None,
               level: str = "municipality") -> pd.DataFrame:
     """Aggregate school forms to municipalities or the region.
@@ -852,8 +87,6 @@ def aggregate(forms: pd.DataFrame, spec: MonitoringSpec | None = None,
     percent: value = Σpᵢnᵢ/Σnᵢ over schools with both.
     The region is aggregated from schools, not from municipal values.
     """
-    if level not in _LEVELS:
-        raise ValueError(f"level должен быть одним из {_LEVELS}, получено {level!r}")
     spec = spec or load_monitoring_spec()
     meas = spec.measures.set_index("column")
     cols = [c for c in meas.index if c in forms.columns]
@@ -885,7 +118,7 @@ def aggregate(forms: pd.DataFrame, spec: MonitoringSpec | None = None,
     out["level"] = level
     out["indicator"] = out["measure"].map(meas["indicator"])
     out["criterion"] = out["measure"].map(meas["criterion"]).astype(int)
-    out["unit_name"] = (out["unit"].map(municipalities().set_index("code")["name"])
+    out["unit_name"] = (out["unit"].map(municipality_names())
                         if level == "municipality" else REGION)
     order = {c: i for i, c in enumerate(meas.index)}
     out = out.sort_values(["year", "unit", "measure"], key=lambda s: s.map(order) if s.name == "measure" else s)
@@ -1055,89 +288,52 @@ def composite_index(agg: pd.DataFrame, spec: MonitoringSpec | None = None) -> pd
     ].reset_index(drop=True)
 
 
-# -- the data-entry template ----------------------------------------------------------------------
+# -- tables of the note ---------------------------------------------------------------------------
 
-def write_form_template(spec: MonitoringSpec | None, year: int, out: str | Path, *,
-                        schools: pd.DataFrame | None = None) -> Path:
-    """Write an XLSX data-entry template with Excel data validation.
-
-    Sheet «Форма»: the context columns (Код ОО, Муниципалитет, Год, Число обучающихся) and one
-    column per form measure with its header from the spec; yes/no columns take a list «да;нет»,
-    counts a whole number ≥ 0, percentages a decimal 0–100. With ``schools`` the school codes and
-    municipalities are prefilled. Sheet «Показатели»: indicator, official wording, unit, criterion,
-    note. The template is read back by :func:`read_forms` as is.
+def criterion_table(agg: pd.DataFrame, year: int, criterion: int,
+                    spec: MonitoringSpec | None = None) -> pd.DataFrame:
+    """The region's primary indicators of one criterion in ``year``, with their changes, as the
+    note shows them (Russian headers, formatted values; counts also per 1 000 students).
 
     Parameters
     ----------
-    spec : MonitoringSpec or None
+    agg : DataFrame
+        :func:`aggregate` at the region level (other levels are ignored), all years.
     year : int
-        The reporting year (prefilled).
-    out : path
-        The .xlsx file to write.
-    schools : DataFrame, optional
-        school_id, municipality_code (municipality) to prefill.
-
-    Returns
-    -------
-    Path
+    criterion : int
+    spec : MonitoringSpec, optional
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
     spec = spec or load_monitoring_spec()
-    out = Path(out)
-    meas = spec.measures[~spec.measures["derived"]]
-    ctx = spec.context
-    headers = [ctx["school_id"]["header"], ctx["municipality"]["header"], ctx["year"]["header"],
-               ctx["n_students"]["header"]] + meas["header"].tolist()
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Форма"
-    ws.append(headers)
-    for c in ws[1]:
-        c.font = Font(bold=True)
-        c.alignment = Alignment(wrap_text=True, vertical="top")
-    n_rows = 1000
-    if schools is not None:
-        mo = municipalities().set_index("code")["name"]
-        for s, m in zip(schools["school_id"], schools["municipality_code"]):
-            ws.append([s, mo.get(m, m), int(year), None])
-        n_rows = max(n_rows, len(schools) + 1)
-    else:
-        ws.cell(row=2, column=3, value=int(year))
-    last = n_rows + 1
-    dv_yes = DataValidation(type="list", formula1='"да,нет"', allow_blank=True, showErrorMessage=True,
-                            errorTitle="Да или нет", error="Выберите «да» или «нет».")
-    dv_cnt = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                            showErrorMessage=True, errorTitle="Количество",
-                            error="Впишите целое неотрицательное число.")
-    dv_pct = DataValidation(type="decimal", operator="between", formula1="0", formula2="100", allow_blank=True,
-                            showErrorMessage=True, errorTitle="Процент", error="Впишите процент от 0 до 100.")
-    dv_n = DataValidation(type="whole", operator="greaterThan", formula1="0", allow_blank=True,
-                          showErrorMessage=True, errorTitle="Число обучающихся",
-                          error="Впишите целое положительное число.")
-    dv_year = DataValidation(type="whole", operator="between", formula1="2018", formula2="2027",
-                             allow_blank=False, showErrorMessage=True, errorTitle="Год",
-                             error="Год мониторинга — от 2018 до 2027.")
-    for dv in (dv_yes, dv_cnt, dv_pct, dv_n, dv_year):
-        ws.add_data_validation(dv)
-    dv_year.add(f"C2:C{last}")
-    dv_n.add(f"D2:D{last}")
-    for j, k in enumerate(meas["kind"], start=5):
-        letter = get_column_letter(j)
-        {"yesno": dv_yes, "count": dv_cnt, "percent": dv_pct}[k].add(f"{letter}2:{letter}{last}")
-        ws.column_dimensions[letter].width = 18
-    ws.freeze_panes = "B2"
-    info = wb.create_sheet("Показатели")
-    info.append(["№", "№ в дорожной карте", "Критерий", "Показатель (официальная формулировка)",
-                 "Измеритель", "Примечание"])
-    for r in spec.indicators.itertuples():
-        info.append([r.id, r.original_id, r.criterion_name, r.wording, r.unit, r.note])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(out)
-    return out
+    prim = spec.measures[spec.measures["primary"]].set_index("column")
+    ch = change(agg[agg["level"] == "region"], [year], spec)
+    r = ch[ch["measure"].isin(prim.index)]
+    r = r[r["measure"].map(prim["criterion"]) == criterion]
+    rows = []
+    for x, name in zip(r.itertuples(), r["measure"].map(prim["header"])):
+        cnt = x.kind == "count"
+        rows.append({"Показатель": name, "Значение": fmt_int(x.value) if cnt else fmt_pct(x.value),
+                     "На 1 000 обуч.": fmt_num(x.per_1000) if cnt else "—",
+                     "За год": fmt_num(x.change_yoy_per_1000 if cnt else x.change_yoy, 1),
+                     f"С {spec.base_year} г.": fmt_num(x.change_base_per_1000 if cnt
+                                                       else x.change_base, 1),
+                     "С начала этапа": "—" if cnt else fmt_num(x.change_stage, 1)})
+    return pd.DataFrame(rows)
+
+
+def municipal_criterion_table(agg: pd.DataFrame, year: int, criterion: int,
+                              spec: MonitoringSpec | None = None,
+                              municipality: str | None = None) -> pd.DataFrame:
+    """The municipalities' primary indicators of one criterion in ``year``: shares in %, counts
+    per 1 000 students; one row per municipality (or only ``municipality``)."""
+    spec = spec or load_monitoring_spec()
+    prim = spec.measures[spec.measures["primary"]].set_index("column")
+    a = agg[(agg["level"] == "municipality") & (agg["year"] == year) & agg["measure"].isin(prim.index)]
+    a = a[a["criterion"] == criterion]
+    if municipality is not None:
+        a = a[a["unit"] == municipality]
+    a = a.assign(v=a["value"].where(a["kind"] != "count", a["per_1000"]))
+    return (a.pivot_table(index="unit_name", columns="indicator", values="v", sort=False)
+            .rename_axis(None, axis=1).rename_axis("Муниципалитет"))
 
 
 # -- diagnostics × monitoring -------------------------------------------------------------------
@@ -1177,7 +373,6 @@ class ActivityAssociation:
 
     def summary(self) -> str:
         """A short Russian text: the estimate with its CI, worded as an association."""
-        from .report.fmt import fmt_int, fmt_num, fmt_p
         c = self.coefficients.set_index(["model", "term"])
         f = self.fit.set_index("model")
         r = c.loc[("composite", "activity_b")]
@@ -1365,7 +560,6 @@ def conclusions(agg: pd.DataFrame, year: int, *, spec: MonitoringSpec | None = N
     (list of str, list of str)
         Conclusions and recommendations (Russian).
     """
-    from .report.fmt import fmt_int, fmt_num, fmt_pct
     spec = spec or load_monitoring_spec()
     ind = spec.indicators.set_index("id")
     concl, recs = [], []

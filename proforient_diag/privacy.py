@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, PrivacyError
+from .options import check_range
 
 __all__ = [
     "pseudonymise", "load_key", "create_key", "suppress", "assert_publishable",
@@ -64,7 +65,7 @@ _NON_PERSONAL = frozenset({
     "school", "школа", "школы", "municipality", "муниципалитет", "мо", "mo", "region",
     "регион", "scale", "шкала", "item", "пункт", "instrument", "level", "band", "oo",
     "organization", "organisation", "организация", "organisation", "indicator", "показатель",
-    "file", "файл", "column", "variable", "переменная",
+    "file", "файл", "column", "variable", "переменная", "score", "балл",
 })
 _EMAIL_RE = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
 _PHONE_RE = r"(?:\+7|(?<!\d)8)[\s\-(]*\d{3}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?!\d)"
@@ -303,8 +304,8 @@ def suppress(table: pd.DataFrame, count_col: str = "n", *, threshold: int = 10,
     if count_col not in table.columns:
         raise DataError("в таблице нет столбца с числом обучающихся; укажите его в "
                         "аргументе count_col.", column=count_col)
-    if threshold < 1 or imprecise_below < threshold:
-        raise ValueError("threshold: нужно число ≥ 1, а imprecise_below — не меньше threshold")
+    check_range("threshold", threshold, low=1)
+    check_range("imprecise_below", imprecise_below, low=threshold)
     partitions: list[list[str]]
     if group_cols is None:
         partitions = [[]]

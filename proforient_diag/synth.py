@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .ingest import municipalities
+from .datafolder import DataFolder
+from .region import municipalities
 from .instrument import Instrument, load_instrument
 
 __all__ = ["Region", "make_region", "item_parameters", "simulate_wave", "write_samples",
@@ -410,7 +411,8 @@ def sample_schools(region: Region, seed: int | None = None) -> pd.DataFrame:
 
 def write_samples(folder: str | Path, years=YEARS, seed: int = TRUTHS["seed"]) -> dict:
     """Write ``data_samples/``: survey exports per year, enrolment, schools and the planted truths."""
-    folder = Path(folder)
+    data = DataFolder(folder)
+    folder = data.root
     region = make_region(seed)
     sch = sample_schools(region)
     counts = {}
@@ -418,14 +420,14 @@ def write_samples(folder: str | Path, years=YEARS, seed: int = TRUTHS["seed"]) -
         clean, inst = simulate_wave(region, y, sample=True, schools=sch, seed=seed)
         counts[y] = len(clean)
         dirty = _contaminate(clean, inst, np.random.default_rng([seed, y, 3]))
-        _write_exports(dirty, inst, y, folder / "diagnostics" / str(y), np.random.default_rng([seed, y, 4]), region)
+        _write_exports(dirty, inst, y, data.diagnostics_dir(y), np.random.default_rng([seed, y, 4]), region)
     enr = pd.concat([region.enrolment(y) for y in years])
     mo_enr = enr.groupby(["year", "municipality_code", "grade", "sex"], as_index=False)["n"].sum()
-    mo_enr.rename(columns={"n": "n_enrolled"}).to_csv(folder / "enrolment.csv", index=False, encoding="utf-8")
+    mo_enr.rename(columns={"n": "n_enrolled"}).to_csv(data.enrolment_path, index=False, encoding="utf-8")
     school_enr = enr.groupby(["year", "school_id"], as_index=False)["n"].sum().rename(columns={"n": "n_students"})
-    school_enr.to_csv(folder / "school_enrolment.csv", index=False, encoding="utf-8")
+    school_enr.to_csv(data.school_enrolment_path, index=False, encoding="utf-8")
     region.schools[["school_id", "school_name", "municipality_code", "municipality", "urban", "has_senior"]].to_csv(
-        folder / "schools.csv", index=False, encoding="utf-8")
+        data.schools_path, index=False, encoding="utf-8")
     exp = expected_means(region, years)
     truths = dict(TRUTHS)
     truths["sample_schools"] = sch["school_id"].tolist()

@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .monitoring import load_monitoring_spec
+from .datafolder import DataFolder
+from .roadmap import load_monitoring_spec
 from .synth import make_region
 
 __all__ = ["MONITORING_TRUTHS", "simulate_forms", "write_monitoring_samples"]
@@ -127,13 +128,15 @@ _YES = ["да", "Да", "ДА", "Да ", "yes", "1", "+", "есть", "имее�
 _NO = ["нет", "Нет", "НЕТ", "no", "0", "-", "отсутствует"]
 
 
-def write_monitoring_samples(folder: str | Path, seed: int = MONITORING_TRUTHS["seed"], years=YEARS) -> dict:
-    """Write ``data_samples/monitoring/``: forms per year and ``truths_monitoring.json``.
+def write_monitoring_samples(data_dir: str | Path, seed: int = MONITORING_TRUTHS["seed"],
+                             years=YEARS) -> dict:
+    """Write the monitoring part of a data folder (``data_samples``): forms per year in
+    ``monitoring/<year>/`` and ``monitoring/truths_monitoring.json``.
 
     Parameters
     ----------
-    folder : path
-        The target folder (created).
+    data_dir : path
+        The data folder (its ``monitoring/`` is created).
     seed : int
     years : iterable of int
 
@@ -142,7 +145,8 @@ def write_monitoring_samples(folder: str | Path, seed: int = MONITORING_TRUTHS["
     dict
         The truths written to ``truths_monitoring.json``.
     """
-    folder = Path(folder)
+    data = DataFolder(data_dir)
+    folder = data.monitoring_dir()
     folder.mkdir(parents=True, exist_ok=True)
     spec = load_monitoring_spec()
     clean = simulate_forms(seed, years)
@@ -202,7 +206,7 @@ def write_monitoring_samples(folder: str | Path, seed: int = MONITORING_TRUTHS["
                   "year": ctx["year"]["header"], "n_students": ctx["n_students"]["header"]}
         header.update(meas["header"].to_dict())
         order = ["school_id", "municipality", "year", "n_students"] + meas.index.tolist()
-        ydir = folder / str(y)
+        ydir = data.monitoring_dir(y)
         ydir.mkdir(exist_ok=True)
         cp = cells["municipality_code"].isin(MONITORING_TRUTHS["csv_cp1251_municipalities"])
         for code in MONITORING_TRUTHS["csv_cp1251_municipalities"]:

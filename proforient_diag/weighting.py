@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import DataError
+from .errors import DataError, OptionError
 
 __all__ = ["rake", "poststratify", "design_effect", "weighted_mean", "WeightedMean",
            "weight_summary"]
@@ -193,7 +193,8 @@ def rake(df: pd.DataFrame, margins: dict, *, base_weights: pd.Series | None = No
     if trim is not None:
         lo, hi = trim
         if not 0 < lo < 1 < hi:
-            raise ValueError("trim: нужна пара (lo, hi) с 0 < lo < 1 < hi или None")
+            raise OptionError("параметр «trim»: нужна пара (lo, hi) с 0 < lo < 1 < hi или None; "
+                              f"передано «{trim!r}».", option="trim", value=trim)
         for _ in range(max_iter):
             m = w.mean()
             if w.min() >= lo * m * (1 - 1e-9) and w.max() <= hi * m * (1 + 1e-9):
@@ -305,7 +306,7 @@ class WeightedMean:
 
     def summary(self) -> str:
         """Short Russian text."""
-        from .report.fmt import fmt_ci, fmt_int, fmt_num
+        from .fmt import fmt_ci, fmt_int, fmt_num
         return (f"{self.score}: взвешенное среднее {fmt_num(self.mean)} "
                 f"(95 % ДИ {fmt_ci(self.ci_low, self.ci_high)}; SE {fmt_num(self.se, 3)}), "
                 f"n = {fmt_int(self.n)}, эффективный n = {fmt_int(self.n_eff)}, "
@@ -350,7 +351,7 @@ def weighted_mean(df: pd.DataFrame, score: str, weights=None, *,
     In R: ``survey::svymean(~total, svydesign(ids = ~school_id, weights = ~w, data = d))``.
     """
     _check_cols(df, [score] + ([cluster] if cluster else []))
-    w = _weights_array(df, weights)
+    w = weights_array(df, weights)
     y = pd.to_numeric(df[score], errors="coerce").to_numpy(dtype=float)
     ok = ~np.isnan(y) & ~np.isnan(w)
     if cluster:
@@ -379,7 +380,7 @@ def weighted_mean(df: pd.DataFrame, score: str, weights=None, *,
                         n_eff=float(y.size / deff), n_clusters=int(g), deff=deff)
 
 
-def _weights_array(df: pd.DataFrame, weights) -> np.ndarray:
+def weights_array(df: pd.DataFrame, weights) -> np.ndarray:
     if weights is None:
         return np.ones(len(df))
     if isinstance(weights, str):

@@ -25,7 +25,7 @@ def root() -> Path:
 @pytest.fixture(scope="session")
 def spec():
     """The roadmap monitoring spec (instruments/roadmap-monitoring.yaml)."""
-    from proforient_diag.monitoring import load_monitoring_spec
+    from proforient_diag.roadmap import load_monitoring_spec
     return load_monitoring_spec()
 
 

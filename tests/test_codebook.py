@@ -7,7 +7,8 @@ from openpyxl.utils import get_column_letter
 
 from proforient_diag.codebook import (CONTEXT_COLUMNS, TEMPLATE_ROWS, codebook, version_changes,
                                       write_codebook, write_templates)
-from proforient_diag.ingest import municipalities, read_responses
+from proforient_diag.ingest import read_responses
+from proforient_diag.region import municipalities
 from proforient_diag.instrument import load_instrument
 
 CONTEXT = [c for c, _ in CONTEXT_COLUMNS]

@@ -183,7 +183,7 @@ def test_municipality_restricts_the_note(waves, weights):
 
 
 def test_unadjusted_ci_excluding_zero_is_explained_not_claimed():
-    from proforient_diag.diagnostics import _adjusted_only
+    from proforient_diag.diagnostics.conclusions import _adjusted_only
     assert _adjusted_only(0.5, 6.1).startswith(": доверительный интервал не включает 0")
     assert _adjusted_only(-6.1, -0.5) != "" and _adjusted_only(-0.5, 6.1) == ""
 

@@ -215,5 +215,5 @@ def test_parallel_analysis_is_seeded_and_simulates_null_correlations():
     assert a.simulated_pc.sum() == pytest.approx(25.0, abs=1e-9)
     np.testing.assert_allclose(a.simulated_pc.to_numpy()[:3], REF["parallel"]["pc_sim"][:3],
                                atol=0.02)
-    with pytest.raises(ValueError, match="fa: допустимые значения"):
+    with pytest.raises(ValueError, match="параметр «fa»: допустимые значения «fa», «pc», «both»"):
         parallel_analysis(ITEMS, fa="factors")

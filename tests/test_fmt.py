@@ -1,4 +1,4 @@
-"""Russian number formatting (proforient_diag.report.fmt)."""
+"""Russian number formatting (proforient_diag.fmt)."""
 import datetime as dt
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from proforient_diag.report.fmt import (
+from proforient_diag.fmt import (
     DASH, NBSP, THIN_SPACE, fmt_ci, fmt_date, fmt_int, fmt_num, fmt_p, fmt_pct,
 )
 

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from proforient_diag.errors import DiagError
-from proforient_diag.monitoring import (FormError, activity_association, aggregate, change,
-                                        composite_index, conclusions, read_forms,
-                                        targets, write_form_template)
+from proforient_diag.errors import DiagError, FormError
+from proforient_diag.forms import read_forms, write_form_template
+from proforient_diag.monitoring import (activity_association, aggregate, change, composite_index,
+                                        conclusions, targets)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data_samples"
@@ -223,7 +223,7 @@ def test_conclusions_only_state_the_numbers(agg, sample, spec):
     concl, recs = conclusions(agg, 2026, spec=spec, completeness_table=sample.completeness,
                               composite=composite_index(agg, spec))
     comp = sample.completeness.set_index(["year", "level"]).loc[(2026, "region")]
-    from proforient_diag.report.fmt import fmt_int, fmt_pct
+    from proforient_diag.fmt import fmt_int, fmt_pct
     assert concl[0] == (f"В 2026 году форму мониторинга представили {fmt_int(comp['received'])} из "
                         f"{fmt_int(comp['expected'])} общеобразовательных организаций "
                         f"({fmt_pct(100 * comp['received'] / comp['expected'])}).")

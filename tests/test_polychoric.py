@@ -95,7 +95,7 @@ def test_recovers_planted_correlation_with_empty_category():
 def test_bad_input():
     with pytest.raises(DataError, match="нет разброса"):
         polychoric(pd.DataFrame({"a": [1, 1, 1], "b": [1, 2, 3]}))
-    with pytest.raises(ValueError, match="global, pairwise"):
+    with pytest.raises(ValueError, match="допустимые значения «global», «pairwise»"):
         polychoric(BFI[["A1", "A2"]], thresholds="local")
     with pytest.raises(DataError, match="нет среди категорий"):
         pair_tables(BFI[["A1", "A2"]], categories=[1, 2, 3])

@@ -217,7 +217,7 @@ def test_run_batch_rejects_repeated_names(tmp_path):
 def test_run_note_bad_inputs(tmp_path):
     with pytest.raises(InputFileError, match="блокнот справки не найден"):
         run_note(tmp_path / "нет.ipynb", tmp_path, {}, name="x", title="x")
-    with pytest.raises(ValueError, match="допустимы: html, docx, pdf"):
+    with pytest.raises(ValueError, match="допустимые значения «html», «docx», «pdf»"):
         run_note(NOTEBOOK, tmp_path, {}, name="x", title="x", formats=("odt",))
     assert NoteRunError.__mro__[1] is DiagError
 
@@ -370,7 +370,7 @@ def test_level_palette_is_fixed_and_checked():
     assert level_palette(["Высокий", "низкий"]) == {"Высокий": LEVEL_COLORS["высокий"],
                                                    "низкий": LEVEL_COLORS["низкий"]}
     assert len(set(LEVEL_COLORS.values())) == len(LEVEL_COLORS)
-    with pytest.raises(ValueError, match="допустимы: «очень низкий»"):
+    with pytest.raises(ValueError, match="допустимые значения «очень низкий»"):
         level_palette(["отличный"])
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from proforient_diag import store as store_mod
+from proforient_diag.store import prepare as store_prepare
 from proforient_diag.errors import InputFileError, PrivacyError, StoreError
 from proforient_diag.ingest import read_responses
 from proforient_diag.instrument import load_instrument
@@ -216,7 +216,7 @@ def test_failed_loads_leave_the_store_as_it_was(env, monkeypatch):
         def boom(*a, **k):
             raise RuntimeError("scoring failed")
         with monkeypatch.context() as m:
-            m.setattr(store_mod._scoring, "score", boom)
+            m.setattr(store_prepare, "score", boom)
             with pytest.raises(RuntimeError):
                 st.load(YEAR, [extra, fixed], key=env["key"])
         assert snapshot(st) == before

@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 
 from proforient_diag.errors import InputFileError, StoreError
-from proforient_diag.monitoring import aggregate, load_monitoring, read_forms
-from proforient_diag.store import (NAME_MASK, Store, StoreLockedError, cache_store_path,
-                                   with_store)
+from proforient_diag.datafolder import cache_store_path
+from proforient_diag.forms import read_forms
+from proforient_diag.monitoring import aggregate
+from proforient_diag.sources import load_monitoring
+from proforient_diag.store import NAME_MASK, Store, StoreLockedError, with_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data_samples"

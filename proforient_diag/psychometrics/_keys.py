@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, OptionError
 
 
 def as_item_matrix(items, *, min_items: int = 1, what: str = "анализа пунктов"):
@@ -79,7 +79,7 @@ def key_vector(keys, names) -> np.ndarray:
         try:
             pairs = [(k, -1) for k in keys]
         except TypeError:
-            raise ValueError("keys: допустимы None, список пунктов для обращения или "
+            raise OptionError("keys: допустимы None, список пунктов для обращения или "
                              "словарь/Series «пункт → +1/−1».") from None
     for name, sign in pairs:
         name = str(name)

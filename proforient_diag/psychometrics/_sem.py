@@ -20,17 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from proforient_diag.errors import DataError, ModelSyntaxError
+from proforient_diag.errors import ConvergenceError, ModelSyntaxError
 from proforient_diag.psychometrics._lavsyntax import ParsedTerm
 
 LAMBDA, THETA, PSI, NU, ALPHA = 0, 1, 2, 3, 4
 
 GROUP_EQUAL_OPTIONS = ("loadings", "intercepts", "means", "residuals", "residual.covariances",
                        "lv.variances", "lv.covariances")
-
-
-class ConvergenceError(DataError):
-    """The optimiser did not converge."""
 
 
 @dataclass

@@ -75,10 +75,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from proforient_diag.errors import DataError
+from proforient_diag.errors import DataError, OptionError
 from proforient_diag.psychometrics import _sem
 from proforient_diag.psychometrics._lavsyntax import parse_model
-from proforient_diag.report.fmt import fmt_num, fmt_p
+from proforient_diag.fmt import fmt_num, fmt_p
+from proforient_diag.options import allowed_text, check_choices, check_option
 
 __all__ = ["cfa", "CFAResult", "invariance"]
 
@@ -275,29 +276,29 @@ def _srmr_group(S, ybar, Sig, mu, meanstructure):
 
 # --------------------------------------------------------------------------- helpers
 def _check_options(estimator, missing, group_equal, ordered, group):
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator={estimator!r}: допустимые значения {ESTIMATORS}")
-    if missing not in MISSING:
-        raise ValueError(f"missing={missing!r}: допустимые значения {MISSING}")
+    check_option("estimator", estimator, ESTIMATORS)
+    check_option("missing", missing, MISSING)
     if isinstance(group_equal, str):
         group_equal = (group_equal,)
     group_equal = tuple(group_equal or ())
-    bad = [g for g in group_equal if g not in _sem.GROUP_EQUAL_OPTIONS]
-    if bad:
-        raise ValueError(f"group_equal={bad!r}: допустимые значения {_sem.GROUP_EQUAL_OPTIONS}")
+    check_choices("group_equal", group_equal, _sem.GROUP_EQUAL_OPTIONS)
     if group_equal and group is None:
-        raise ValueError("group_equal задаётся только вместе с group (многогрупповая модель)")
+        raise OptionError("параметр «group_equal» задаётся только вместе с «group» "
+                          "(многогрупповая модель).", option="group_equal", value=group_equal)
     if estimator == "WLSMV":
         if ordered is None or ordered is False:
-            raise ValueError("estimator='WLSMV' поддерживается для порядковых заданий: укажите "
-                             "ordered=True или список всех заданий модели")
+            raise OptionError("estimator='WLSMV' поддерживается для порядковых заданий: укажите "
+                              "ordered=True или список всех заданий модели.", option="ordered",
+                              value=ordered)
         if group is not None:
-            raise ValueError("estimator='WLSMV' поддерживается только для одной группы; "
-                             "многогрупповые модели — estimator='ML'")
+            raise OptionError("estimator='WLSMV' поддерживается только для одной группы; "
+                              "многогрупповые модели — estimator='ML'.", option="group", value=group)
         if missing != "listwise":
-            raise ValueError("estimator='WLSMV' поддерживается только с missing='listwise'")
+            raise OptionError("estimator='WLSMV' поддерживается только с missing='listwise'.",
+                              option="missing", value=missing)
     elif ordered not in (None, False):
-        raise ValueError("порядковые задания (ordered) оцениваются только с estimator='WLSMV'")
+        raise OptionError("порядковые задания (ordered) оцениваются только с estimator='WLSMV'.",
+                          option="ordered", value=ordered)
     return group_equal
 
 
@@ -568,7 +569,7 @@ def cfa(df: pd.DataFrame, model: str, estimator: str = "ML", group: str | None =
     if ordered not in (None, True, False):
         ordered_list = [ordered] if isinstance(ordered, str) else list(ordered)
         if sorted(ordered_list) != sorted(items):
-            raise ValueError("ordered: поддерживаются только модели, где порядковые все задания "
+            raise OptionError("ordered: поддерживаются только модели, где порядковые все задания "
                              f"модели ({', '.join(items)})")
     X = _numeric_items(df, items)
     groups, group_labels = _prepare_groups(df, group, len(df))
@@ -734,16 +735,16 @@ def invariance(df: pd.DataFrame, model: str, group: str, levels=LEVELS,
     ``fit4 <- cfa(..., group.equal = c("loadings", "intercepts", "residuals"))``;
     ``lavTestLRT(fit1, fit2, fit3, fit4)``.
     """
-    if estimator != "ML":
-        raise ValueError("invariance: поддерживается только estimator='ML'")
+    check_option("estimator", estimator, ("ML",))
     if isinstance(levels, str):
         levels = (levels,)
     levels = tuple(levels)
-    bad = [lv for lv in levels if lv not in LEVELS]
-    if bad or not levels:
-        raise ValueError(f"levels={bad or levels!r}: допустимые значения {LEVELS}")
-    if list(levels) != sorted(levels, key=LEVELS.index) or len(set(levels)) != len(levels):
-        raise ValueError(f"levels должны идти по порядку без повторов: {LEVELS}")
+    check_choices("levels", levels, LEVELS)
+    if not levels or list(levels) != sorted(levels, key=LEVELS.index) or \
+            len(set(levels)) != len(levels):
+        raise OptionError(f"параметр «levels»: уровни идут по порядку без повторов "
+                          f"({allowed_text(LEVELS)}).", option="levels", value=levels,
+                          allowed=LEVELS)
     rows = []
     prev = None
     for lev in levels:

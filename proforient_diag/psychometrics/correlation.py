@@ -55,7 +55,8 @@ import pandas as pd
 from scipy import special
 
 from ..errors import DataError
-from ..report.fmt import fmt_int, fmt_num
+from ..fmt import fmt_int, fmt_num
+from ..options import check_option, check_range
 from ._keys import as_item_matrix
 
 __all__ = ["PairTables", "pair_tables", "polychoric", "polychoric_from_tables", "PolychoricResult"]
@@ -330,11 +331,8 @@ class PolychoricResult:
 def polychoric_from_tables(tables: PairTables, *, thresholds: str = "global", correct: float = 0,
                            smooth: bool = True) -> PolychoricResult:
     """Polychoric correlations from pre-built :class:`PairTables` (see :func:`polychoric`)."""
-    if thresholds not in _THRESHOLDS:
-        raise ValueError(f"thresholds: допустимые значения {', '.join(_THRESHOLDS)}; "
-                         f"передано {thresholds!r}.")
-    if not (np.isscalar(correct) and correct >= 0):
-        raise ValueError("correct: допустимо число ≥ 0 (0 — без поправки, psych: 0.5).")
+    check_option("thresholds", thresholds, _THRESHOLDS)
+    check_range("correct", correct, low=0)
     names, cats = list(tables.items), list(tables.categories)
     k, c = len(names), len(cats)
     if c < 2:
@@ -437,9 +435,7 @@ def polychoric(items: pd.DataFrame, *, correct: float = 0, thresholds: str = "gl
     >>> round(float(polychoric(df).rho.loc["a", "b"]), 3)
     0.49
     """
-    if thresholds not in _THRESHOLDS:
-        raise ValueError(f"thresholds: допустимые значения {', '.join(_THRESHOLDS)}; "
-                         f"передано {thresholds!r}.")
+    check_option("thresholds", thresholds, _THRESHOLDS)
     tables = pair_tables(items, categories)
     if len(tables.items) < 2:
         raise DataError("Для полихорических корреляций нужно не меньше двух пунктов.")

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataError
+from ..options import check_option, check_range
 
 __all__ = ["dif"]
 
@@ -309,12 +310,9 @@ def dif(df: pd.DataFrame, items, group: str, focal, method: str = "mh", *,
     than 2 persons dropped); ``MASS::polr(factor(item) ~ rest + focal + focal:rest)`` and
     ``logLik`` for the logistic procedure; difR::difMH / lordif where available.
     """
-    if method not in _METHODS:
-        raise ValueError(f"method: допустимые значения {_METHODS}, передано {method!r}")
-    if r2_rule not in _R2_RULES:
-        raise ValueError(f"r2_rule: допустимые значения {_R2_RULES}, передано {r2_rule!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha: допустимо число строго между 0 и 1, передано {alpha!r}")
+    check_option("method", method, _METHODS)
+    check_option("r2_rule", r2_rule, _R2_RULES)
+    check_range("alpha", alpha, low=0, high=1, low_open=True, high_open=True)
     items, values, is_focal = _prepare(df, items, group, focal)
     total = values.sum(axis=1)
     rows = []

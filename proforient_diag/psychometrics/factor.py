@@ -41,24 +41,16 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from proforient_diag.errors import DataError
+from proforient_diag.errors import FactorDataError
+from proforient_diag.options import check_option
 from proforient_diag.psychometrics.rotation import POSSIBLE_ROTATIONS, rotate
-from proforient_diag.report.fmt import fmt_num, fmt_p
+from proforient_diag.fmt import fmt_num, fmt_p
 
 POSSIBLE_METHODS = ("minres", "ml", "pa")
 POSSIBLE_CORS = ("pearson", "polychoric")
 POSSIBLE_PARALLEL_FA = ("fa", "pc", "both")
 _LABELS = {"minres": "MR", "ml": "ML", "pa": "PA"}
 _EPS = np.finfo(float).eps
-
-
-class FactorDataError(DataError):
-    """Items cannot be factor-analysed (too few items or rows, a constant item, no overlap)."""
-
-
-def _check_option(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}: допустимые значения {tuple(allowed)}, передано {value!r}")
 
 
 # --------------------------------------------------------------------------- correlations
@@ -126,7 +118,7 @@ def _correlation(items: pd.DataFrame, cor: str) -> tuple[np.ndarray, np.ndarray]
     return r, npairs
 
 
-def _prepare(df, cor: str, n_obs: int | None):
+def prepare(df, cor: str, n_obs: int | None):
     """Return (names, R, n, np_obs) from raw items or a correlation matrix."""
     df = _items_frame(df)
     names = [str(c) for c in df.columns]
@@ -138,7 +130,7 @@ def _prepare(df, cor: str, n_obs: int | None):
     return names, r, len(df) if n_obs is None else n_obs, npairs
 
 
-def _smc(r: np.ndarray) -> np.ndarray:
+def smc(r: np.ndarray) -> np.ndarray:
     """Squared multiple correlations ``1 - 1/diag(R^-1)`` clipped to [0, 1] (psych::smc)."""
     s = 1 - 1 / np.diag(np.linalg.pinv(r))
     return np.clip(s, 0.0, 1.0)
@@ -219,7 +211,7 @@ def kmo(df: pd.DataFrame) -> KMOResult:
     --------
     In R: ``psych::KMO(x)`` (``$MSA``, ``$MSAi``).
     """
-    names, r, _, _ = _prepare(df, "pearson", None)
+    names, r, _, _ = prepare(df, "pearson", None)
     try:
         q = np.linalg.inv(r)
     except np.linalg.LinAlgError:
@@ -279,7 +271,7 @@ def bartlett(df: pd.DataFrame, n_obs: int | None = None) -> BartlettResult:
     --------
     In R: ``psych::cortest.bartlett(x, n = nrow(x))``.
     """
-    names, r, n, _ = _prepare(df, "pearson", n_obs)
+    names, r, n, _ = prepare(df, "pearson", n_obs)
     if n is None:
         raise FactorDataError("Для корреляционной матрицы укажите объём выборки n_obs.")
     p = len(names)
@@ -308,15 +300,15 @@ def _minres_out(psi, s, nf):
     return v * np.sqrt(np.maximum(w, 0.0))
 
 
-def _fit_minres(s: np.ndarray, nf: int):
+def fit_minres(s: np.ndarray, nf: int):
     """ULS / minres: minimise the residuals of R − diag(ψ) with bounds 0.005 ≤ ψ ≤ 1."""
     def fun(psi):
         lam = _minres_out(psi, s, nf)
         res = s - np.diag(psi) - lam @ lam.T
         return 0.5 * float((res ** 2).sum()), -np.diag(res).copy()
 
-    upper = max(_smc(s).max(), 1.0)
-    start = np.diag(s) - _smc(s)
+    upper = max(smc(s).max(), 1.0)
+    start = np.diag(s) - smc(s)
     start = np.clip(start, 0.005, upper)
     opt = optimize.minimize(fun, start, jac=True, method="L-BFGS-B",
                             bounds=[(0.005, upper)] * len(start),
@@ -344,8 +336,8 @@ def _fit_ml(s: np.ndarray, nf: int):
         g = (lam ** 2).sum(axis=1) + psi - np.diag(s)
         return float(f), g / psi ** 2
 
-    upper = max(_smc(s).max(), 1.0)
-    start = np.clip(np.diag(s) - _smc(s), 0.005, upper)
+    upper = max(smc(s).max(), 1.0)
+    start = np.clip(np.diag(s) - smc(s), 0.005, upper)
     opt = optimize.minimize(fun, start, jac=True, method="L-BFGS-B",
                             bounds=[(0.005, upper)] * p,
                             options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})
@@ -355,7 +347,7 @@ def _fit_ml(s: np.ndarray, nf: int):
 def _fit_pa(s: np.ndarray, nf: int, min_err: float = 0.001, max_iter: int = 50):
     """Principal axes, iterated exactly as psych (stop when Σh² changes by < 0.001)."""
     rm = s.copy()
-    np.fill_diagonal(rm, _smc(s))
+    np.fill_diagonal(rm, smc(s))
     comm = np.trace(rm)
     err, it, converged = comm, 1, True
     values = None
@@ -378,7 +370,7 @@ def _extract(r: np.ndarray, nf: int, method: str):
     if method == "pa":
         lam, values, ok = _fit_pa(r, nf)
     else:
-        lam, _, ok = (_fit_minres if method == "minres" else _fit_ml)(r, nf)
+        lam, _, ok = (fit_minres if method == "minres" else _fit_ml)(r, nf)
         s = r.copy()
         np.fill_diagonal(s, (lam ** 2).sum(axis=1))
         values = np.linalg.eigvalsh(s)[::-1]
@@ -625,10 +617,10 @@ def efa(df: pd.DataFrame, n_factors: int, method: str = "minres", rotation: str 
     In R: ``psych::fa(x, nfactors = 5, fm = "minres", rotate = "oblimin")``;
     ``rotation="geomin"`` is ``rotate = "geominQ"``.
     """
-    _check_option("method", method, POSSIBLE_METHODS)
-    _check_option("rotation", rotation, POSSIBLE_ROTATIONS)
-    _check_option("cor", cor, POSSIBLE_CORS)
-    names, r, n, npairs = _prepare(df, cor, n_obs)
+    check_option("method", method, POSSIBLE_METHODS)
+    check_option("rotation", rotation, POSSIBLE_ROTATIONS)
+    check_option("cor", cor, POSSIBLE_CORS)
+    names, r, n, npairs = prepare(df, cor, n_obs)
     p = len(names)
     if not isinstance(n_factors, (int, np.integer)) or not 1 <= n_factors < p:
         raise FactorDataError(
@@ -790,11 +782,11 @@ def parallel_analysis(df: pd.DataFrame, n_iter: int = 20, seed: int | None = Non
     In R: ``psych::fa.parallel(x, fa = "fa", n.iter = 20)`` (``$fa.values``, ``$pc.values``,
     ``$nfact``, ``$ncomp``; the simulated values differ with the random stream).
     """
-    _check_option("cor", cor, POSSIBLE_CORS)
-    _check_option("fa", fa, POSSIBLE_PARALLEL_FA)
+    check_option("cor", cor, POSSIBLE_CORS)
+    check_option("fa", fa, POSSIBLE_PARALLEL_FA)
     if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
         raise FactorDataError(f"Число итераций должно быть положительным, получено {n_iter!r}.")
-    names, r, n, _ = _prepare(df, cor, None)
+    names, r, n, _ = prepare(df, cor, None)
     if n is None:
         raise FactorDataError("Для параллельного анализа нужны исходные ответы, а не матрица.")
     p = len(names)

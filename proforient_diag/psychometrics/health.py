@@ -79,8 +79,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, DiagError
-from ..report.fmt import fmt_int, fmt_num, fmt_p, fmt_pct
+from ..errors import DataError, DiagError, OptionError
+from ..fmt import fmt_int, fmt_num, fmt_p, fmt_pct
+from ..options import check_choices, check_option, check_range
 from ._keys import cov2cor, pairwise_cov
 
 __all__ = ["instrument_health", "HealthResult", "RULES", "rules_table", "VERDICTS_RU",
@@ -285,8 +286,7 @@ def invariance_supported(level: str, d_cfi: float, d_rmsea: float, d_srmr: float
     reading that needs all three within bounds; with RMSEA at its floor of 0 in the
     configural model a rise of 0.015 alone is no evidence of non-invariance.)
     """
-    if level not in INV_DSRMR:
-        raise ValueError(f"level: допустимые значения {tuple(INV_DSRMR)}, передано {level!r}")
+    check_option("level", level, tuple(INV_DSRMR))
     worse_cfi = d_cfi <= INV_DCFI
     worse_other = d_rmsea >= INV_DRMSEA or d_srmr >= INV_DSRMR[level]
     return not bool(worse_cfi and worse_other)
@@ -302,8 +302,7 @@ def keyed_form(responses: pd.DataFrame, instrument, band: str) -> pd.DataFrame:
     """
     if not isinstance(responses, pd.DataFrame):
         raise DataError("Ожидается таблица ответов pandas.DataFrame.")
-    if band not in instrument.band_ids:
-        raise ValueError(f"band: допустимые значения {tuple(instrument.band_ids)}, передано {band!r}")
+    check_option("band", band, instrument.band_ids)
     if "band" not in responses.columns:
         raise DataError("В таблице ответов нет столбца band (параллель).", column="band")
     items = instrument.items_for(band)
@@ -392,9 +391,9 @@ class HealthResult:
 # ----------------------------------------------------------------------------- pieces
 def _omega_total_1f(R: np.ndarray) -> float:
     """psych's ``omega.tot`` of a one-factor minres solution: 1 − Σ(1 − h²) / 1'R1."""
-    from .factor import _fit_minres
+    from .factor import fit_minres
 
-    lam, _, _ = _fit_minres(R, 1)
+    lam, _, _ = fit_minres(R, 1)
     return float(1.0 - (np.diag(R) - (lam ** 2).sum(axis=1)).sum() / R.sum())
 
 
@@ -424,7 +423,7 @@ def _omega_boot(x: np.ndarray, n_boot: int, seed, level: float = 0.95):
     return float(lo), float(hi)
 
 
-def _marker_first(x: pd.DataFrame) -> list[str]:
+def marker_first(x: pd.DataFrame) -> list[str]:
     """Items with the most variable one first: it carries the factor's scale (marker)."""
     var = x.var()
     return [str(c) for c in var.sort_values(ascending=False, kind="stable").index]
@@ -454,7 +453,7 @@ def _invariance_rows(data: pd.DataFrame, items: list[str], group: str, base: dic
     if len(keep) < 2:
         return [], note
     sub = sub.sort_values(group, kind="stable")
-    model = _one_factor(_marker_first(sub[items]))
+    model = _one_factor(marker_first(sub[items]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         tab = invariance(sub, model, group, levels=("configural", "metric", "scalar"))
@@ -557,7 +556,7 @@ def _scale_checks(x: pd.DataFrame, ctx: pd.DataFrame, band: str, scale: str, rs,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            f = cfa(x, _one_factor(_marker_first(x)))
+            f = cfa(x, _one_factor(marker_first(x)))
         fit = dict(cfa_n=f.n_obs, cfa_cfi=f.cfi, cfa_tli=f.tli, cfa_rmsea=f.rmsea,
                    cfa_srmr=f.srmr)
     except DiagError as e:
@@ -643,14 +642,10 @@ def instrument_health(responses: pd.DataFrame, instrument, groups=_GROUPS, *,
     if isinstance(instrument, str):
         instrument = load_instrument(instrument)
     if not isinstance(instrument, Instrument):
-        raise ValueError("instrument: ожидается Instrument (load_instrument) или его идентификатор")
-    if isinstance(groups, str):
-        groups = (groups,)
-    bad = [g for g in groups if g not in _GROUPS]
-    if bad:
-        raise ValueError(f"groups: допустимы только значения из {_GROUPS}, передано {tuple(groups)!r}")
-    if not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
-        raise ValueError("n_boot: допустимо целое число ≥ 0 (0 — без доверительного интервала ω).")
+        raise OptionError("параметр «instrument»: ожидается версия инструмента (load_instrument) "
+                          "или его идентификатор.", option="instrument", value=instrument)
+    groups = check_choices("groups", groups, _GROUPS)
+    check_range("n_boot", n_boot, low=0, integer=True)
     if not isinstance(responses, pd.DataFrame):
         raise DataError("Ожидается таблица ответов pandas.DataFrame.")
     if "band" not in responses.columns:
@@ -664,8 +659,7 @@ def instrument_health(responses: pd.DataFrame, instrument, groups=_GROUPS, *,
     resp = resp.reset_index(drop=True)   # pooled years may repeat index labels
     present = [b for b in instrument.band_ids if (resp["band"] == b).any()]
     if band is not None:
-        if band not in instrument.band_ids:
-            raise ValueError(f"band: допустимые значения {tuple(instrument.band_ids)}, передано {band!r}")
+        check_option("band", band, instrument.band_ids)
         if band not in present:
             raise DataError(f"В ответах нет обучающихся параллели {band}.", column="band")
         bands = [band]
@@ -691,27 +685,34 @@ def instrument_health(responses: pd.DataFrame, instrument, groups=_GROUPS, *,
             inv_rows.extend(irows)
             if len(drows):
                 dif_tabs.append(drows)
-    # invariance across band forms, on the items a scale shares across them
-    if "band" in groups:
-        if len(bands) < 2:
-            pass
-        else:
-            for s in instrument.scale_ids:
-                forms, common = _shared_forms(instrument, s, bands)
-                if len(common) < 3 or len(forms) < 2:
-                    continue
-                data = pd.concat([keyed_all[b][0][common].join(keyed_all[b][1][["band"]])
-                                  for b in forms])
-                try:
-                    rows, note = _invariance_rows(data, common, "band",
-                                                  {"band": ", ".join(forms), "scale": s})
-                except DiagError as e:
-                    rows, note = [], f"Инвариантность по параллелям ({s}) не оценена: {e}"
-                # attach the cross-form rows to every form they cover
-                for b in forms:
-                    inv_rows.extend({**r, "band": b, "forms": ", ".join(forms)} for r in rows)
-                if note:
-                    notes.append(note)
+    if "band" in groups and len(bands) >= 2:
+        inv_rows.extend(_band_invariance(instrument, bands, keyed_all, notes))
+    return _assemble(item_tabs, scale_rows, inv_rows, dif_tabs, notes)
+
+
+def _band_invariance(instrument, bands, keyed_all, notes) -> list[dict]:
+    """Invariance across band forms, on the items a scale shares across them; the rows are
+    attached to every form they cover."""
+    out = []
+    for s in instrument.scale_ids:
+        forms, common = _shared_forms(instrument, s, bands)
+        if len(common) < 3 or len(forms) < 2:
+            continue
+        data = pd.concat([keyed_all[b][0][common].join(keyed_all[b][1][["band"]]) for b in forms])
+        try:
+            rows, note = _invariance_rows(data, common, "band",
+                                          {"band": ", ".join(forms), "scale": s})
+        except DiagError as e:
+            rows, note = [], f"Инвариантность по параллелям ({s}) не оценена: {e}"
+        for b in forms:
+            out.extend({**r, "band": b, "forms": ", ".join(forms)} for r in rows)
+        if note:
+            notes.append(note)
+    return out
+
+
+def _assemble(item_tabs, scale_rows, inv_rows, dif_tabs, notes) -> HealthResult:
+    """Verdicts of items and scales from the checks' tables."""
     items = pd.concat(item_tabs, ignore_index=True)
     verdicts = [item_verdict(r) for r in items.to_dict("records")]
     items.insert(3, "verdict", [v[0] for v in verdicts])

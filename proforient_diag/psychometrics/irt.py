@@ -26,7 +26,8 @@ import pandas as pd
 from scipy import optimize, sparse, special, stats
 
 from ..errors import DataError
-from ..report.fmt import fmt_int, fmt_num
+from ..fmt import fmt_int, fmt_num
+from ..options import check_option, check_range
 
 __all__ = ["grm", "GRMResult", "link", "LinkResult", "simulate_grm"]
 
@@ -505,10 +506,8 @@ def grm(df: pd.DataFrame, *, n_quad: int = 41, max_iter: int = 500, tol: float =
     ``ltm::grm(x)``; approximately ``lavaan::cfa("f =~ ...", ordered = TRUE, std.lv = TRUE)``
     with a = 1.702·λ/√(1 − λ²), b_k = τ_k/λ.
     """
-    if se not in _SE_METHODS:
-        raise ValueError(f"se: допустимые значения {_SE_METHODS}, передано {se!r}")
-    if n_quad < 5:
-        raise ValueError(f"n_quad: нужно не меньше 5 узлов, передано {n_quad!r}")
+    check_option("se", se, _SE_METHODS)
+    check_range("n_quad", n_quad, low=5, integer=True)
     data = _prepare(df)
     J = len(data.items)
     Km = int(data.K.max())
@@ -717,8 +716,7 @@ def link(old_items: pd.DataFrame, new_items: pd.DataFrame, anchors,
     In R: ``equateIRT::direc(mods, which = c(1, 2), method = "Stocking-Lord")``;
     ``plink::plink(pars, common = ...)``.
     """
-    if method not in _LINK_METHODS:
-        raise ValueError(f"method: допустимые значения {_LINK_METHODS}, передано {method!r}")
+    check_option("method", method, _LINK_METHODS)
     anchors = list(dict.fromkeys(anchors))
     for name, tab in (("старой", old_items), ("новой", new_items)):
         if not isinstance(tab, pd.DataFrame) or not {"item", "a"} <= set(tab.columns):

@@ -52,7 +52,7 @@ def _check_variance(C: np.ndarray, names) -> None:
                         f"одинаковы); исключите их из блока.", column=bad[0])
 
 
-def _block_stats(x: np.ndarray, names, signs: np.ndarray) -> dict:
+def block_stats(x: np.ndarray, names, signs: np.ndarray) -> dict:
     """All of psych::alpha's numbers for one block (x raw, signs ±1)."""
     n_rows, k = x.shape
     C0, _ = pairwise_cov(x)
@@ -207,11 +207,11 @@ def item_analysis(items: pd.DataFrame, keys=None, *, min_code=None, max_code=Non
     """
     x, names = as_item_matrix(items, min_items=1)
     signs = key_vector(keys, names)
-    return _item_table(x, names, signs, min_code, max_code)
+    return item_table(x, names, signs, min_code, max_code)
 
 
-def _item_table(x, names, signs, min_code=None, max_code=None, st=None) -> pd.DataFrame:
-    """The table of :func:`item_analysis`; ``st`` = precomputed :func:`_block_stats`."""
+def item_table(x, names, signs, min_code=None, max_code=None, st=None) -> pd.DataFrame:
+    """The table of :func:`item_analysis`; ``st`` = precomputed :func:`block_stats`."""
     n_rows, k = x.shape
     codes, dist, floor, ceiling, answered = _distribution(x, min_code, max_code)
     with np.errstate(invalid="ignore"):
@@ -231,7 +231,7 @@ def _item_table(x, names, signs, min_code=None, max_code=None, st=None) -> pd.Da
     if ok.sum() >= 2:
         idx = np.where(ok)[0]
         if st is None or not ok.all():
-            st = _block_stats(x[:, idx], [names[i] for i in idx], signs[idx])
+            st = block_stats(x[:, idx], [names[i] for i in idx], signs[idx])
         for c, v in (("raw_r", st["raw_r"]), ("std_r", st["std_r"]), ("r_cor", st["r_cor"]),
                      ("r_drop", st["r_drop"]), ("alpha_if_dropped", st["drop"]["raw"]),
                      ("std_alpha_if_dropped", st["drop"]["std"]),

@@ -27,14 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from proforient_diag.errors import DataError
-from proforient_diag.psychometrics.factor import _prepare, _smc, efa
+from proforient_diag.errors import OmegaError
+from proforient_diag.psychometrics.factor import prepare, smc, efa
 from proforient_diag.psychometrics.rotation import gpf_oblique
-from proforient_diag.report.fmt import fmt_num
-
-
-class OmegaError(DataError):
-    """Omega cannot be computed for these items or options (bad keys, too many factors)."""
+from proforient_diag.fmt import fmt_num
 
 
 @dataclass(frozen=True)
@@ -171,7 +167,7 @@ def omega(items: pd.DataFrame, n_factors: int = 3, keys=None) -> OmegaResult:
     In R: ``psych::omega(x, nfactors = 3)`` (``$omega_h``, ``$omega.tot``, ``$alpha``,
     ``$schmid$sl``, ``$omega.group``).
     """
-    names, r, n, _ = _prepare(items, "pearson", None)
+    names, r, n, _ = prepare(items, "pearson", None)
     p = len(names)
     if not isinstance(n_factors, (int, np.integer)) or not 1 <= n_factors < p:
         raise OmegaError(
@@ -212,7 +208,7 @@ def omega(items: pd.DataFrame, n_factors: int = 3, keys=None) -> OmegaResult:
     gsq = g.sum() ** 2
     omega_t = (vt - u2.sum()) / vt
     alpha = (vt - np.trace(r)) / vt * p / (p - 1)
-    g6 = (vt + _smc(r).sum() - np.trace(r)) / vt
+    g6 = (vt + smc(r).sum() - np.trace(r)) / vt
     ev = (g ** 2).sum(), (sm ** 2).sum()
     ecv = ev[0] / (ev[0] + ev[1])
     gcols = [f"F{i + 1}*" for i in range(nf)]

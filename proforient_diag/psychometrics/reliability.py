@@ -32,9 +32,10 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataError
-from ..report.fmt import fmt_ci, fmt_int, fmt_num
+from ..fmt import fmt_ci, fmt_int, fmt_num
+from ..options import check_range
 from ._keys import as_item_matrix, cov2cor, key_vector, pairwise_cov, reverse, smc
-from .items import _block_stats, _item_table
+from .items import block_stats, item_table
 
 __all__ = ["alpha", "AlphaResult", "split_half", "SplitHalfResult", "feldt_ci"]
 
@@ -193,13 +194,11 @@ def alpha(items: pd.DataFrame, keys=None, *, n_boot: int = 0, seed=None,
 
     In R: ``psych::alpha(df, keys = "c")$total$raw_alpha`` → 0.9636364.
     """
-    if not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
-        raise ValueError("n_boot: допустимо целое число ≥ 0 (0 — без бутстрепа).")
-    if not 0 < level < 1:
-        raise ValueError("level: допустимо число строго между 0 и 1, например 0.95.")
+    check_range("n_boot", n_boot, low=0, integer=True)
+    check_range("level", level, low=0, high=1, low_open=True, high_open=True)
     x, names = as_item_matrix(items, min_items=2, what="расчёта α")
     signs = key_vector(keys, names)
-    st = _block_stats(x, names, signs)
+    st = block_stats(x, names, signs)
     tot = st["total"]
     n, k = st["n_rows"], st["k"]
     ase = float(np.sqrt(tot["Q"] / n))
@@ -210,7 +209,7 @@ def alpha(items: pd.DataFrame, keys=None, *, n_boot: int = 0, seed=None,
         p = 1 - level
         lo, hi = np.quantile(boots, [p / 2, 1 - p / 2])
         ci_boot = (float(lo), float(hi))
-    table = _item_table(x, names, signs, st=st)
+    table = item_table(x, names, signs, st=st)
     table["alpha_se_if_dropped"] = np.sqrt(st["drop"]["Q"] / n)
     table["var_r_if_dropped"] = st["drop"]["var_r"]
     table["median_r_if_dropped"] = st["drop"]["med_r"]
@@ -327,8 +326,7 @@ def split_half(items: pd.DataFrame, keys=None, *, check_keys: bool = True,
 
     References: Guttman (1945); Revelle (2022); see the module docstring.
     """
-    if not isinstance(n_sample, (int, np.integer)) or n_sample < 1:
-        raise ValueError("n_sample: допустимо целое число ≥ 1.")
+    check_range("n_sample", n_sample, low=1, integer=True)
     x, names = as_item_matrix(items, min_items=2, what="надёжности расщепления")
     k = len(names)
     C0, _ = pairwise_cov(x)

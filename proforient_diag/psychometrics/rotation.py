@@ -45,6 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..options import check_option
+
 POSSIBLE_ROTATIONS = ("none", "varimax", "promax", "oblimin", "geomin")
 ORTHOGONAL_ROTATIONS = ("none", "varimax")
 
@@ -201,8 +203,7 @@ def gpf_oblique(a: np.ndarray, criterion: str = "oblimin", eps: float = 1e-5,
 
 def rotate(loadings: np.ndarray, method: str) -> Rotated:
     """Rotate unrotated loadings by name (one of :data:`POSSIBLE_ROTATIONS`)."""
-    if method not in POSSIBLE_ROTATIONS:
-        raise ValueError(f"rotation: допустимые значения {POSSIBLE_ROTATIONS}, передано {method!r}")
+    check_option("rotation", method, POSSIBLE_ROTATIONS)
     x = np.asarray(loadings, dtype=float)
     if method == "none" or x.shape[1] < 2:
         return Rotated(x.copy(), None, np.eye(x.shape[1]), True)

@@ -33,21 +33,14 @@ from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 
-from ..errors import DiagError
+from ..errors import ExportError, MissingToolError
+from ..options import check_choices, check_option
 
 FORMATS = ("html", "docx", "pdf")
 DEFAULT_ORGANISATION = "ГБУ ДПО «КРИРПО»"
 DEFAULT_CITY = "Кемерово"
 DOCX_FONT = "Times New Roman"
 PASSPORT_HEADING = "Паспорт расчёта"
-
-
-class ExportError(DiagError):
-    """A note could not be exported (pandoc or WeasyPrint failed)."""
-
-
-class MissingToolError(ExportError):
-    """A program or system library needed for an output format is not installed."""
 
 
 # --------------------------------------------------------------------------- files
@@ -92,7 +85,7 @@ def atomic_write(path: str | Path, writer: Callable[[Path], object]) -> Path:
     return path
 
 
-def _template(name: str) -> str:
+def template(name: str) -> str:
     return resources.files("proforient_diag.report").joinpath("templates", name).read_text(
         encoding="utf-8")
 
@@ -239,14 +232,14 @@ def wrap_html(body: str, *, title: str, organisation: str = DEFAULT_ORGANISATION
 
     year = year or _dt.date.today().year
     esc = _html.escape
-    page = _template("note.html")
+    page = template("note.html")
     fields = {
         "{{version}}": esc(__version__),
         "{{title}}": esc(title),
         "{{organisation}}": esc(organisation),
         "{{place}}": esc(f"{city}, {year}"),
         "{{fonts}}": _font_faces() if embed_fonts else "",
-        "{{css}}": _template("note.css"),
+        "{{css}}": template("note.css"),
     }
     for key, value in fields.items():
         page = page.replace(key, value)
@@ -659,7 +652,7 @@ def export_notebook(nb, output_dir: str | Path, *, name: str, title: str,
     """
     import nbformat
 
-    formats = _check_formats(formats)
+    formats = check_formats(formats)
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(str(nb), as_version=4)
     output_dir = Path(output_dir)
@@ -680,11 +673,11 @@ def export_notebook(nb, output_dir: str | Path, *, name: str, title: str,
     return out
 
 
-def _check_formats(formats: Iterable[str]) -> tuple[str, ...]:
+def check_formats(formats: Iterable[str]) -> tuple[str, ...]:
     if isinstance(formats, str):
         formats = (formats,)
     formats = tuple(formats)
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise ValueError(f"Неизвестный формат {bad or formats!r}; допустимы: {', '.join(FORMATS)}.")
+    check_choices("formats", formats, FORMATS)
+    if not formats:
+        check_option("formats", "", FORMATS)
     return tuple(dict.fromkeys(formats))

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 
-from .fmt import fmt_date, fmt_int
+from ..fmt import fmt_date, fmt_int
 from ..ingest import sha256_file  # noqa: F401 (re-exported: report.manifest.sha256_file)
 
 #: Distributions whose versions are recorded (distribution names on PyPI).
@@ -36,12 +36,12 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def _jsonable(value):
+def jsonable(value):
     """Parameters as JSON: paths as strings, numpy scalars as Python numbers."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, (_dt.date, _dt.datetime)):
@@ -91,7 +91,7 @@ def build_manifest(parameters: Mapping, inputs: Iterable[str | Path] = (),
     from .. import __version__
     from ..errors import InputFileError
 
-    params = _jsonable(dict(parameters))
+    params = jsonable(dict(parameters))
     files = []
     for raw in inputs:
         path = Path(raw)
@@ -117,10 +117,10 @@ def build_manifest(parameters: Mapping, inputs: Iterable[str | Path] = (),
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.release()} ({platform.machine()})",
         "packages": {**{d: _version(d) for d in KEY_PACKAGES}, "pandoc": pandoc},
-        "instrument_versions": _jsonable(dict(instrument_versions or {})),
+        "instrument_versions": jsonable(dict(instrument_versions or {})),
         "inputs": files,
         "parameters": params,
-        "seeds": _jsonable(dict(seeds)),
+        "seeds": jsonable(dict(seeds)),
         "executable": sys.executable,
     }
 

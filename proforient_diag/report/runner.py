@@ -24,12 +24,12 @@ from pathlib import Path
 import pandas as pd
 from jupyter_client.manager import KernelManager
 
-from ..errors import DiagError, InputFileError
+from ..errors import DiagError, InputFileError, NoteRunError
 from .export import (
-    DEFAULT_CITY, DEFAULT_ORGANISATION, FORMATS, _check_formats, _template, atomic_write,
+    DEFAULT_CITY, DEFAULT_ORGANISATION, FORMATS, check_formats, template, atomic_write,
     export_notebook,
 )
-from .manifest import _jsonable, build_manifest, manifest_markdown, sha256_file, write_manifest
+from .manifest import jsonable, build_manifest, manifest_markdown, sha256_file, write_manifest
 
 STATUS_OK = "готово"
 STATUS_FAILED = "ошибка"
@@ -48,23 +48,6 @@ class IPCKernelManager(KernelManager):
         # a socket path of its own: kernels of notes running in parallel must never share one
         kwargs.setdefault("ip", str(Path(tempfile.gettempdir()) / f"proforient-kernel-{uuid.uuid4().hex}"))
         super().__init__(**kwargs)
-
-
-class NoteRunError(DiagError):
-    """A notebook stopped with an error while a note was being computed.
-
-    Attributes
-    ----------
-    cell : int or None
-        The execution count of the failing cell.
-    ename, evalue : str
-        The exception's class name and message inside the notebook.
-    """
-
-    def __init__(self, message: str, *, file=None, cell: int | None = None,
-                 ename: str = "", evalue: str = "") -> None:
-        self.cell, self.ename, self.evalue = cell, ename, evalue
-        super().__init__(message, file=file)
 
 
 @dataclass(frozen=True)
@@ -179,12 +162,12 @@ def run_note(notebook: str | Path, output_dir: str | Path, parameters: Mapping |
     from nbformat.v4 import new_markdown_cell
 
     notebook = Path(notebook)
-    formats = _check_formats(formats)
+    formats = check_formats(formats)
     if not notebook.is_file():
         raise InputFileError("блокнот справки не найден.", file=notebook)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    params = _jsonable(dict(parameters or {}))
+    params = jsonable(dict(parameters or {}))
     if manifest is None:
         manifest = build_manifest(params, inputs, instrument_versions, seeds)
     manifest = dict(manifest)
@@ -364,7 +347,7 @@ def write_index(output_dir: str | Path, results, title: str) -> Path:
         cause = f"<br><small>{esc(str(rec.get('error') or ''))}</small>" if rec.get("error") else ""
         rows.append(f"<tr><td>{esc(str(rec.get('title') or rec.get('name')))}</td>"
                     f"<td>{' · '.join(links) or '—'}</td><td>{esc(str(status))}{cause}</td></tr>")
-    from .fmt import fmt_date, fmt_int
+    from ..fmt import fmt_date, fmt_int
 
     done = sum(1 for r in records if r.get("status") == STATUS_OK)
     body = (
@@ -375,7 +358,7 @@ def write_index(output_dir: str | Path, results, title: str) -> Path:
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     page = ('<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8">'
-            f"<title>{esc(title)}</title><style>{_template('note.css')}</style></head>"
+            f"<title>{esc(title)}</title><style>{template('note.css')}</style></head>"
             f"<body><main>{body}</main></body></html>")
     return atomic_write(output_dir / "index.html",
                         lambda tmp: tmp.write_text(page, encoding="utf-8"))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .fmt import DASH, fmt_date, fmt_int, fmt_num, fmt_p, fmt_pct
+from ..fmt import DASH, fmt_date, fmt_int, fmt_num, fmt_p, fmt_pct
 
 SUPPRESSED_MARK = "*"
 SUPPRESSED_NOTE = (
@@ -338,7 +338,7 @@ def show_text(markdown: str):
     ----------
     markdown : str
         Markdown text; numbers in it should already be formatted with
-        :mod:`proforient_diag.report.fmt`.
+        :mod:`proforient_diag.fmt`.
 
     Returns
     -------

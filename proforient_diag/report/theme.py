@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from .fmt import fmt_num, fmt_pct
+from ..fmt import fmt_num, fmt_pct
+from ..options import check_option
 
 FONT_FAMILY = "DejaVu Sans"
 
@@ -79,8 +80,7 @@ def level_palette(levels: Iterable[str]) -> dict[str, str]:
     for label in levels:
         key = _norm_level(label)
         if key not in LEVEL_COLORS:
-            allowed = ", ".join(f"«{k}»" for k in LEVEL_COLORS)
-            raise ValueError(f"Неизвестный уровень «{label}»; допустимы: {allowed}.")
+            check_option("level", label, tuple(LEVEL_COLORS))
         out[label] = LEVEL_COLORS[key]
     return out
 
@@ -117,9 +117,7 @@ def set_theme(*, context: str = "notebook", font_scale: float = 1.0) -> None:
     DejaVu Sans, a true minus sign, 150 dpi PNG output (sharp in print and in
     Word) and a figure size that fits an A4 text column (16 × 9 cm).
     """
-    allowed = ("paper", "notebook", "talk", "poster")
-    if context not in allowed:
-        raise ValueError(f"Неизвестный context «{context}»; допустимы: {', '.join(allowed)}.")
+    check_option("context", context, ("paper", "notebook", "talk", "poster"))
     import seaborn as sns
 
     _inline_figures()
@@ -209,9 +207,7 @@ def ru_axis(ax, which: str = "both", *, decimals: int | None = None, percent: bo
     matplotlib.axes.Axes
         The same axes, for chaining.
     """
-    allowed = ("both", "x", "y")
-    if which not in allowed:
-        raise ValueError(f"Неизвестная ось «{which}»; допустимы: {', '.join(allowed)}.")
+    check_option("which", which, ("both", "x", "y"))
     axes = []
     if which in ("both", "x"):
         axes.append(ax.xaxis)

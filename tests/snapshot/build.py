@@ -73,10 +73,10 @@ def diagnostics_values(waves, municipality=None) -> dict:
 
 
 def monitoring_values(store: Path) -> dict:
-    from proforient_diag import load_instrument, read_responses, score
     from proforient_diag.monitoring import (activity_association, aggregate, change,
-                                            composite_index, conclusions, load_monitoring,
-                                            load_monitoring_spec, targets)
+                                            composite_index, conclusions, targets)
+    from proforient_diag.roadmap import load_monitoring_spec
+    from proforient_diag.sources import load_monitoring, load_waves
 
     spec = load_monitoring_spec()
     res = load_monitoring(SAMPLES, range(spec.base_year, YEAR + 1), store_path=store, key=KEY)
@@ -84,11 +84,8 @@ def monitoring_values(store: Path) -> dict:
     agg = pd.concat([aggregate(forms, spec, "region"), aggregate(forms, spec, "municipality")],
                     ignore_index=True)
     ci = composite_index(agg, spec)
-    diag_years = [y for y in (YEAR - 2, YEAR - 1, YEAR)]
-    resp = read_responses([SAMPLES / "diagnostics" / str(y) for y in diag_years]).responses
-    scores = pd.concat([score(g, load_instrument("psd", year=int(y))).scores
-                        for y, g in resp.groupby("year")], ignore_index=True)
-    assoc = activity_association(scores, forms)
+    waves = load_waves(SAMPLES, range(YEAR - 2, YEAR + 1), store_path=store, key=KEY)
+    assoc = activity_association(waves.scores, forms)
     concl, recs = conclusions(agg, YEAR, spec=spec, completeness_table=res.completeness,
                               composite=ci, association=assoc)
     return {
@@ -108,10 +105,11 @@ def monitoring_values(store: Path) -> dict:
     }
 
 
-def check_values() -> dict:
+def check_values(store: Path) -> dict:
     from proforient_diag import checks
 
-    check = checks.prepare_check(SAMPLES, None, "8-9", instrument="psd", version=None)
+    check = checks.prepare_check(SAMPLES, None, "8-9", instrument="psd", version=None,
+                                 store_path=store, key=KEY)
     health = checks.run_health(check, ["sex", "band", "year"])
     dim = checks.dimensionality(check)
     fit = checks.structure_cfa(check)
@@ -168,7 +166,7 @@ def cli_values() -> dict:
 
 def current() -> dict:
     """Every snapshot value, computed now (a temporary store and cache, the fixed key)."""
-    from proforient_diag.diagnostics import load_waves
+    from proforient_diag.sources import load_waves
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PROFORIENT_CACHE"] = str(Path(tmp) / "cache")
@@ -178,7 +176,7 @@ def current() -> dict:
         out.update(diagnostics_values(waves))
         out.update(diagnostics_values(waves, MUNICIPALITY))
         out.update(monitoring_values(store))
-        out.update(check_values())
+        out.update(check_values(store))
         out.update(cli_values())
     return out
 

@@ -88,3 +88,13 @@ def fmt_date(value: _dt.date | _dt.datetime, *, time: bool = False) -> str:
     if time and isinstance(value, _dt.datetime):
         text += f", {value.hour:02d}:{value.minute:02d}"
     return text
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """The Russian plural form for ``n``: «1 файл», «2 файла», «5 файлов»."""
+    n10, n100 = abs(int(n)) % 10, abs(int(n)) % 100
+    if n10 == 1 and n100 != 11:
+        return one
+    if 2 <= n10 <= 4 and not 12 <= n100 <= 14:
+        return few
+    return many

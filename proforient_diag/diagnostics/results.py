@@ -1,0 +1,134 @@
+"""Sections 3–5 and the appendix of the note: reliability, levels, profiles, municipalities.
+
+Tables are built here unsuppressed (but for the municipal appendix, which carries its own
+suppression because it is also published on its own); :mod:`.disclosure` makes them publishable.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..instrument import Instrument
+from ..privacy import assert_publishable, suppress
+from ..psychometrics import alpha
+from .coverage import weighted_mean_of
+from .labels import BAND_ORDER
+from .linking import keyed_percent
+from .scope import Scope
+
+__all__ = ["reliability", "levels_by_band", "profiles", "municipal_appendix"]
+
+
+def reliability(resp: pd.DataFrame, inst: Instrument) -> pd.DataFrame:
+    """α per band × scale; a scale whose α cannot be computed keeps its row with the reason."""
+    rows = []
+    for b in inst.band_ids:
+        r = resp[resp["band"] == b]
+        if not len(r):
+            continue
+        for s in inst.scales_for(b):
+            items = [i for i in inst.items_for(b, s) if i in r.columns and r[i].notna().any()]
+            row = {"band": b, "scale": s, "scale_name": inst.scale_by_id[s].name,
+                   "k": len(items), "n": len(r), "alpha": np.nan, "ci_low": np.nan,
+                   "ci_high": np.nan}
+            if len(items) < 2:
+                rows.append({**row, "verdict": "не вычислена: на шкалу ответили меньше чем "
+                                               "по двум пунктам"})
+                continue
+            pct = pd.DataFrame(keyed_percent(r, inst, items, b), columns=items, index=r.index)
+            flat = [i for i in items if pct[i].nunique(dropna=True) < 2]
+            if flat:
+                what = (f"у пункта {flat[0]}" if len(flat) == 1 else
+                        f"у пунктов {', '.join(flat)}")
+                rows.append({**row, "verdict": f"не вычислена: {what} нет разброса ответов"})
+                continue
+            try:
+                a = alpha(pct)
+            except DataError as exc:
+                msg = exc.message.rstrip(".")
+                rows.append({**row, "verdict": "не вычислена: " + msg[:1].lower() + msg[1:]})
+                continue
+            rows.append({**row, "k": a.k, "n": a.n, "alpha": a.alpha, "ci_low": a.ci_feldt[0],
+                         "ci_high": a.ci_feldt[1],
+                         "verdict": ("≥ 0,80" if a.alpha >= 0.8 else "≥ 0,70 (для групп)"
+                                     if a.alpha >= 0.7 else "ниже 0,70")})
+    return pd.DataFrame(rows, columns=["band", "scale", "scale_name", "k", "n", "alpha",
+                                       "ci_low", "ci_high", "verdict"])
+
+
+def _level_row(x: pd.DataFrame, label_col: str, label: str, levels: list[str]) -> dict:
+    w = x["weight"]
+    lv = x["level"].astype(object)
+    r = {label_col: label, "n": len(x)}
+    for L in levels:
+        r[L] = float(100 * np.sum(w * (lv == L)) / w.sum()) if len(x) else np.nan
+    return r
+
+
+def _groups_of_year(sc: Scope) -> list[tuple[str, pd.DataFrame]]:
+    """The bands of the note's year, «Всего», and «Регион» in a municipal note."""
+    cur = sc.current
+    out = [(b, cur[cur["band"] == b]) for b in BAND_ORDER if (cur["band"] == b).any()]
+    out.append(("Всего", cur))
+    if sc.municipality is not None:
+        out.append(("Регион", sc.current_region))
+    return out
+
+
+def levels_by_band(sc: Scope) -> pd.DataFrame:
+    """Weighted level shares (%) of the year by band, «Всего» (and «Регион»)."""
+    return pd.DataFrame([_level_row(x, "band", g, sc.levels) for g, x in _groups_of_year(sc)])
+
+
+def profiles(sc: Scope) -> pd.DataFrame:
+    """Weighted mean component scores and index of the year by band, «Всего» (and «Регион»)."""
+    rows = []
+    for grp, x in _groups_of_year(sc):
+        r = {"band": grp, "n": len(x)}
+        for s in sc.score_cols:
+            r[s] = weighted_mean_of(x, s, x["weight"]) if x[s].notna().any() else np.nan
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def municipal_appendix(scores: pd.DataFrame, *, score: str = "total", weights: str | None = None,
+                       threshold: int = 10, imprecise_below: int = 30,
+                       levels=("низкий", "средний", "высокий"),
+                       hidden: Iterable[str] = ()) -> pd.DataFrame:
+    """Per municipality (and the region): n, schools, mean index and level shares (%).
+
+    Suppressed with :func:`~proforient_diag.privacy.suppress` (rows with n < ``threshold``
+    hidden, ``threshold`` ≤ n < ``imprecise_below`` flagged «неточно», complementary
+    suppression against the regional row) and checked with
+    :func:`~proforient_diag.privacy.assert_publishable` before it is returned. No respondent id
+    or pseudonym is in the table. ``hidden`` lists municipality codes hidden elsewhere in the note
+    (e.g. by complementary suppression of the coverage table): they are hidden here too.
+    """
+    d = scores[scores[score].notna()]
+    w = d[weights] if weights else pd.Series(1.0, index=d.index)
+    rows = []
+    for (code, name), x in d.groupby(["municipality_code", "municipality"], sort=True):
+        ww = w.loc[x.index]
+        row = {"municipality_code": code, "municipality": name, "n": len(x),
+               "schools": x["school_id"].nunique(),
+               "mean": float(np.sum(ww * x[score]) / ww.sum())}
+        lv = x["level"].astype(object)
+        for L in levels:
+            row[L] = float(100 * np.sum(ww * (lv == L)) / ww.sum())
+        rows.append(row)
+    lv = d["level"].astype(object)
+    reg = {"municipality_code": "", "municipality": "Регион", "n": len(d),
+           "schools": d["school_id"].nunique(), "mean": float(np.sum(w * d[score]) / w.sum()),
+           **{L: float(100 * np.sum(w * (lv == L)) / w.sum()) for L in levels}}
+    tab = pd.DataFrame([*rows, reg])
+    forced = tab["municipality_code"].isin(set(hidden)) & (tab["municipality_code"] != "")
+    tab["_n_privacy"] = tab["n"].mask(forced, 0)
+    out = suppress(tab, "_n_privacy", threshold=threshold,
+                   imprecise_below=max(imprecise_below, threshold),
+                   value_cols=["n", "schools", "mean", *levels],
+                   total_rows=tab["municipality_code"] == "").drop(columns="_n_privacy")
+    assert_publishable(out, threshold=threshold)
+    return out
