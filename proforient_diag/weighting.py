@@ -36,6 +36,19 @@ __all__ = ["rake", "poststratify", "design_effect", "weighted_mean", "WeightedMe
            "weight_summary"]
 
 
+def _check_trim(trim) -> None:
+    ok = trim is None
+    if not ok:
+        try:
+            lo, hi = trim
+            ok = 0 < lo < 1 < hi
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
+        raise OptionError("параметр «trim»: нужна пара (lo, hi) с 0 < lo < 1 < hi или None; "
+                          f"передано «{trim!r}».", option="trim", value=trim)
+
+
 def _check_cols(df: pd.DataFrame, cols) -> None:
     for c in cols:
         if c not in df.columns:
@@ -149,6 +162,7 @@ def rake(df: pd.DataFrame, margins: dict, *, base_weights: pd.Series | None = No
     In R: ``survey::rake(svydesign(ids = ~1, data = d), list(~sex, ~urban),
     list(pop_sex, pop_urban))``.
     """
+    _check_trim(trim)
     if not margins:
         raise DataError("не заданы итоги для взвешивания (margins).")
     parts = []
@@ -192,9 +206,6 @@ def rake(df: pd.DataFrame, margins: dict, *, base_weights: pd.Series | None = No
     w, err = ipf(w)
     if trim is not None:
         lo, hi = trim
-        if not 0 < lo < 1 < hi:
-            raise OptionError("параметр «trim»: нужна пара (lo, hi) с 0 < lo < 1 < hi или None; "
-                              f"передано «{trim!r}».", option="trim", value=trim)
         for _ in range(max_iter):
             m = w.mean()
             if w.min() >= lo * m * (1 - 1e-9) and w.max() <= hi * m * (1 + 1e-9):

@@ -21,7 +21,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..compare import adjust_p
+from ..compare import ADJUST_METHODS, adjust_p
+from ..options import options
 from ..privacy import FLAG_HIDDEN, assert_publishable, suppress
 from .labels import BAND_ORDER
 
@@ -101,6 +102,7 @@ def hide(table: pd.DataFrame, count, *, threshold: int, forced=None, total=None,
     return out.drop(columns="_n_privacy")
 
 
+@options(method=ADJUST_METHODS)
 def readjust(tab: pd.DataFrame, method: str = "holm") -> pd.DataFrame:
     """Adjusted p over the rows still shown; hidden rows get no verdict."""
     if not len(tab):

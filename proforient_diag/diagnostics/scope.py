@@ -17,7 +17,8 @@ from ..instrument import Instrument
 from ..scoring import assign_levels
 from ..sources import Waves
 from .labels import comparison_label
-from .linking import Linking, link_versions
+from ..options import options
+from .linking import LINKING_METHODS, Linking, link_versions
 from .weights import Weights, make_weights
 
 __all__ = ["Scope", "make_scope", "find_municipality_in"]
@@ -134,6 +135,7 @@ def _compare_years(compare_with, year, years, baseline) -> list[int]:
                   reverse=True)
 
 
+@options(linking=LINKING_METHODS)
 def make_scope(waves: Waves, year: int, *, compare_with: Iterable[int] | int | None,
                municipality: str | None, threshold: int, linking: str,
                weights: Weights | None, trim, baseline: int, confidence: float) -> Scope:

@@ -79,7 +79,7 @@ from proforient_diag.errors import DataError, OptionError
 from proforient_diag.psychometrics import _sem
 from proforient_diag.psychometrics._lavsyntax import parse_model
 from proforient_diag.fmt import fmt_num, fmt_p
-from proforient_diag.options import allowed_text, check_choices, check_option
+from proforient_diag.options import allowed_text, check_choices, options
 
 __all__ = ["cfa", "CFAResult", "invariance"]
 
@@ -276,8 +276,6 @@ def _srmr_group(S, ybar, Sig, mu, meanstructure):
 
 # --------------------------------------------------------------------------- helpers
 def _check_options(estimator, missing, group_equal, ordered, group):
-    check_option("estimator", estimator, ESTIMATORS)
-    check_option("missing", missing, MISSING)
     if isinstance(group_equal, str):
         group_equal = (group_equal,)
     group_equal = tuple(group_equal or ())
@@ -498,6 +496,7 @@ def _prepare_groups(df, group, n_rows):
     return codes, tuple(str(v) for v in labels)
 
 
+@options(estimator=ESTIMATORS, missing=MISSING)
 def cfa(df: pd.DataFrame, model: str, estimator: str = "ML", group: str | None = None,
         missing: str = "listwise", ordered=None, group_equal=()) -> CFAResult:
     """Fit a confirmatory factor model written in lavaan syntax.
@@ -696,6 +695,7 @@ def _verdict(level, d_cfi, d_rmsea, d_srmr):
     return (f"{head} (Cheung–Rensvold: {checks[0][1]}; Chen: {checks[1][1]}, {checks[2][1]})")
 
 
+@options(estimator=("ML",), levels=LEVELS)
 def invariance(df: pd.DataFrame, model: str, group: str, levels=LEVELS,
                estimator: str = "ML") -> pd.DataFrame:
     """Measurement invariance across groups: configural, metric, scalar, strict.
@@ -735,7 +735,6 @@ def invariance(df: pd.DataFrame, model: str, group: str, levels=LEVELS,
     ``fit4 <- cfa(..., group.equal = c("loadings", "intercepts", "residuals"))``;
     ``lavTestLRT(fit1, fit2, fit3, fit4)``.
     """
-    check_option("estimator", estimator, ("ML",))
     if isinstance(levels, str):
         levels = (levels,)
     levels = tuple(levels)

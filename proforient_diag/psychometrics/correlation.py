@@ -56,7 +56,7 @@ from scipy import special
 
 from ..errors import DataError
 from ..fmt import fmt_int, fmt_num
-from ..options import check_option, check_range
+from ..options import check_range, options
 from ._keys import as_item_matrix
 
 __all__ = ["PairTables", "pair_tables", "polychoric", "polychoric_from_tables", "PolychoricResult"]
@@ -328,10 +328,10 @@ class PolychoricResult:
         return text
 
 
+@options(thresholds=_THRESHOLDS)
 def polychoric_from_tables(tables: PairTables, *, thresholds: str = "global", correct: float = 0,
                            smooth: bool = True) -> PolychoricResult:
     """Polychoric correlations from pre-built :class:`PairTables` (see :func:`polychoric`)."""
-    check_option("thresholds", thresholds, _THRESHOLDS)
     check_range("correct", correct, low=0)
     names, cats = list(tables.items), list(tables.categories)
     k, c = len(names), len(cats)
@@ -377,6 +377,7 @@ def polychoric_from_tables(tables: PairTables, *, thresholds: str = "global", co
         log_likelihood=pd.DataFrame(L, index=idx, columns=names))
 
 
+@options(thresholds=_THRESHOLDS)
 def polychoric(items: pd.DataFrame, *, correct: float = 0, thresholds: str = "global",
                smooth: bool = True, categories=None) -> PolychoricResult:
     r"""Polychoric correlation matrix by two-step maximum likelihood.
@@ -435,7 +436,6 @@ def polychoric(items: pd.DataFrame, *, correct: float = 0, thresholds: str = "gl
     >>> round(float(polychoric(df).rho.loc["a", "b"]), 3)
     0.49
     """
-    check_option("thresholds", thresholds, _THRESHOLDS)
     tables = pair_tables(items, categories)
     if len(tables.items) < 2:
         raise DataError("Для полихорических корреляций нужно не меньше двух пунктов.")

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataError
-from ..options import check_option, check_range
+from ..options import check_range, options
 
 __all__ = ["dif"]
 
@@ -211,6 +211,7 @@ def _logistic_item(y, rest, is_focal, alpha, rule):
     }
 
 
+@options(method=_METHODS, r2_rule=_R2_RULES)
 def dif(df: pd.DataFrame, items, group: str, focal, method: str = "mh", *,
         alpha: float = 0.05, r2_rule: str = "jodoin-gierl") -> pd.DataFrame:
     """Differential item functioning of each item between a focal and a reference group.
@@ -310,8 +311,6 @@ def dif(df: pd.DataFrame, items, group: str, focal, method: str = "mh", *,
     than 2 persons dropped); ``MASS::polr(factor(item) ~ rest + focal + focal:rest)`` and
     ``logLik`` for the logistic procedure; difR::difMH / lordif where available.
     """
-    check_option("method", method, _METHODS)
-    check_option("r2_rule", r2_rule, _R2_RULES)
     check_range("alpha", alpha, low=0, high=1, low_open=True, high_open=True)
     items, values, is_focal = _prepare(df, items, group, focal)
     total = values.sum(axis=1)

@@ -42,7 +42,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from proforient_diag.errors import FactorDataError
-from proforient_diag.options import check_option
+from proforient_diag.options import options
 from proforient_diag.psychometrics.rotation import POSSIBLE_ROTATIONS, rotate
 from proforient_diag.fmt import fmt_num, fmt_p
 
@@ -546,6 +546,7 @@ class EFAResult:
         return "\n".join(lines)
 
 
+@options(method=POSSIBLE_METHODS, rotation=POSSIBLE_ROTATIONS, cor=POSSIBLE_CORS)
 def efa(df: pd.DataFrame, n_factors: int, method: str = "minres", rotation: str = "oblimin",
         cor: str = "pearson", n_obs: int | None = None) -> EFAResult:
     """Exploratory factor analysis as ``psych::fa``.
@@ -617,9 +618,6 @@ def efa(df: pd.DataFrame, n_factors: int, method: str = "minres", rotation: str 
     In R: ``psych::fa(x, nfactors = 5, fm = "minres", rotate = "oblimin")``;
     ``rotation="geomin"`` is ``rotate = "geominQ"``.
     """
-    check_option("method", method, POSSIBLE_METHODS)
-    check_option("rotation", rotation, POSSIBLE_ROTATIONS)
-    check_option("cor", cor, POSSIBLE_CORS)
     names, r, n, npairs = prepare(df, cor, n_obs)
     p = len(names)
     if not isinstance(n_factors, (int, np.integer)) or not 1 <= n_factors < p:
@@ -743,6 +741,7 @@ def _first_not_above(observed: np.ndarray, threshold: np.ndarray) -> int:
     return int(below[0]) if below.size else len(observed)
 
 
+@options(cor=POSSIBLE_CORS, fa=POSSIBLE_PARALLEL_FA)
 def parallel_analysis(df: pd.DataFrame, n_iter: int = 20, seed: int | None = None,
                       cor: str = "pearson", fa: str = "fa") -> ParallelResult:
     """Horn's parallel analysis as ``psych::fa.parallel``.
@@ -782,8 +781,6 @@ def parallel_analysis(df: pd.DataFrame, n_iter: int = 20, seed: int | None = Non
     In R: ``psych::fa.parallel(x, fa = "fa", n.iter = 20)`` (``$fa.values``, ``$pc.values``,
     ``$nfact``, ``$ncomp``; the simulated values differ with the random stream).
     """
-    check_option("cor", cor, POSSIBLE_CORS)
-    check_option("fa", fa, POSSIBLE_PARALLEL_FA)
     if not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
         raise FactorDataError(f"Число итераций должно быть положительным, получено {n_iter!r}.")
     names, r, n, _ = prepare(df, cor, None)

@@ -81,7 +81,7 @@ import pandas as pd
 
 from ..errors import DataError, DiagError, OptionError
 from ..fmt import fmt_int, fmt_num, fmt_p, fmt_pct
-from ..options import check_choices, check_option, check_range
+from ..options import check_choices, check_option, check_range, options
 from ._keys import cov2cor, pairwise_cov
 
 __all__ = ["instrument_health", "HealthResult", "RULES", "rules_table", "VERDICTS_RU",
@@ -277,6 +277,7 @@ def _is_false(v) -> bool:
     return isinstance(v, (bool, np.bool_)) and not v
 
 
+@options(level=tuple(INV_DSRMR))
 def invariance_supported(level: str, d_cfi: float, d_rmsea: float, d_srmr: float) -> bool:
     """Chen's (2007) combined rule: non-invariance when CFI drops by at least 0.010 **and**
     RMSEA rises by at least 0.015 or SRMR by at least 0.030 (metric) / 0.010 (scalar).
@@ -286,7 +287,6 @@ def invariance_supported(level: str, d_cfi: float, d_rmsea: float, d_srmr: float
     reading that needs all three within bounds; with RMSEA at its floor of 0 in the
     configural model a rise of 0.015 alone is no evidence of non-invariance.)
     """
-    check_option("level", level, tuple(INV_DSRMR))
     worse_cfi = d_cfi <= INV_DCFI
     worse_other = d_rmsea >= INV_DRMSEA or d_srmr >= INV_DSRMR[level]
     return not bool(worse_cfi and worse_other)

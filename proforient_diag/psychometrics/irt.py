@@ -27,7 +27,7 @@ from scipy import optimize, sparse, special, stats
 
 from ..errors import DataError
 from ..fmt import fmt_int, fmt_num
-from ..options import check_option, check_range
+from ..options import check_range, options
 
 __all__ = ["grm", "GRMResult", "link", "LinkResult", "simulate_grm"]
 
@@ -443,6 +443,7 @@ class GRMResult:
         return "\n".join(lines)
 
 
+@options(se=_SE_METHODS)
 def grm(df: pd.DataFrame, *, n_quad: int = 41, max_iter: int = 500, tol: float = 1e-6,
         seed=None, se: str = "auto") -> GRMResult:
     """Fit Samejima's graded response model by marginal maximum likelihood (Bock–Aitkin EM).
@@ -506,7 +507,6 @@ def grm(df: pd.DataFrame, *, n_quad: int = 41, max_iter: int = 500, tol: float =
     ``ltm::grm(x)``; approximately ``lavaan::cfa("f =~ ...", ordered = TRUE, std.lv = TRUE)``
     with a = 1.702·λ/√(1 − λ²), b_k = τ_k/λ.
     """
-    check_option("se", se, _SE_METHODS)
     check_range("n_quad", n_quad, low=5, integer=True)
     data = _prepare(df)
     J = len(data.items)
@@ -672,6 +672,7 @@ def _link_constants(a_old, b_old, a_new, b_new, method, grid, gw):
     return float(res.x[0]), float(res.x[1])
 
 
+@options(method=_LINK_METHODS)
 def link(old_items: pd.DataFrame, new_items: pd.DataFrame, anchors,
          method: str = "stocking-lord") -> LinkResult:
     """Put a new instrument version's GRM parameters on the old version's scale.
@@ -716,7 +717,6 @@ def link(old_items: pd.DataFrame, new_items: pd.DataFrame, anchors,
     In R: ``equateIRT::direc(mods, which = c(1, 2), method = "Stocking-Lord")``;
     ``plink::plink(pars, common = ...)``.
     """
-    check_option("method", method, _LINK_METHODS)
     anchors = list(dict.fromkeys(anchors))
     for name, tab in (("старой", old_items), ("новой", new_items)):
         if not isinstance(tab, pd.DataFrame) or not {"item", "a"} <= set(tab.columns):

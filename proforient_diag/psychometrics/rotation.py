@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..options import check_option
+from ..options import options
 
 POSSIBLE_ROTATIONS = ("none", "varimax", "promax", "oblimin", "geomin")
 ORTHOGONAL_ROTATIONS = ("none", "varimax")
@@ -201,9 +201,9 @@ def gpf_oblique(a: np.ndarray, criterion: str = "oblimin", eps: float = 1e-5,
     return Rotated(lam, tmat.T @ tmat, tmat, bool(s < eps))
 
 
+@options(method=POSSIBLE_ROTATIONS)
 def rotate(loadings: np.ndarray, method: str) -> Rotated:
     """Rotate unrotated loadings by name (one of :data:`POSSIBLE_ROTATIONS`)."""
-    check_option("rotation", method, POSSIBLE_ROTATIONS)
     x = np.asarray(loadings, dtype=float)
     if method == "none" or x.shape[1] < 2:
         return Rotated(x.copy(), None, np.eye(x.shape[1]), True)

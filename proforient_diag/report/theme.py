@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from ..fmt import fmt_num, fmt_pct
-from ..options import check_option
+from ..options import check_option, options
 
 FONT_FAMILY = "DejaVu Sans"
 
@@ -101,6 +101,7 @@ def _inline_figures() -> None:
         ip.run_line_magic("matplotlib", "inline")
 
 
+@options(context=("paper", "notebook", "talk", "poster"))
 def set_theme(*, context: str = "notebook", font_scale: float = 1.0) -> None:
     """Apply the kit's look to seaborn and matplotlib (call once per notebook).
 
@@ -117,7 +118,6 @@ def set_theme(*, context: str = "notebook", font_scale: float = 1.0) -> None:
     DejaVu Sans, a true minus sign, 150 dpi PNG output (sharp in print and in
     Word) and a figure size that fits an A4 text column (16 × 9 cm).
     """
-    check_option("context", context, ("paper", "notebook", "talk", "poster"))
     import seaborn as sns
 
     _inline_figures()
@@ -189,6 +189,7 @@ class RuFormatter(_Formatter):
         return fmt_num(x, d)
 
 
+@options(which=("both", "x", "y"))
 def ru_axis(ax, which: str = "both", *, decimals: int | None = None, percent: bool = False,
             share: bool = False):
     """Russian tick labels on a matplotlib/seaborn axes.
@@ -207,7 +208,6 @@ def ru_axis(ax, which: str = "both", *, decimals: int | None = None, percent: bo
     matplotlib.axes.Axes
         The same axes, for chaining.
     """
-    check_option("which", which, ("both", "x", "y"))
     axes = []
     if which in ("both", "x"):
         axes.append(ax.xaxis)
