@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -136,6 +137,11 @@ def check_values(store: Path) -> dict:
     }
 
 
+def _plain(text: str) -> str:
+    """Console text without the padding of its columns (which depends on the paths' length)."""
+    return "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines())
+
+
 def cli_values() -> dict:
     from proforient_diag.cli import main
 
@@ -144,7 +150,7 @@ def cli_values() -> dict:
     buf = io.StringIO()
     with redirect_stdout(buf):
         code = main(["validate", str(folder), "--year", str(YEAR)])
-    out["cli/text"] = {"validate": buf.getvalue().replace(str(ROOT), "<ROOT>"),
+    out["cli/text"] = {"validate": _plain(buf.getvalue().replace(str(ROOT), "<ROOT>")),
                        "validate_exit": code}
     with tempfile.TemporaryDirectory() as tmp:
         buf = io.StringIO()
@@ -155,7 +161,8 @@ def cli_values() -> dict:
         finally:
             if env_key is not None:
                 os.environ["PROFORIENT_KEY"] = env_key
-        out["cli/text"]["score"] = buf.getvalue().replace(tmp, "<OUT>").replace(str(ROOT), "<ROOT>")
+        out["cli/text"]["score"] = _plain(buf.getvalue().replace(tmp, "<OUT>")
+                                          .replace(str(ROOT), "<ROOT>"))
         out["cli/text"]["score_exit"] = code
         for name in ("scores", "exclusions", "issues", "missing_scores", "files"):
             df = pd.read_csv(Path(tmp) / f"{name}.csv", dtype=str, keep_default_na=False)
