@@ -38,8 +38,9 @@ def notebooks_dir() -> Path:
 
 def annual_jobs(*, year: int, data_dir: Path, target: Path, municipality: str | None = None,
                 per_municipality: bool = False, formats: tuple[str, ...] = ("html",),
-                threshold: int = 10) -> list[dict]:
-    """The notes of a year as :func:`proforient_diag.report.runner.run_batch` jobs."""
+                threshold: int = 10, withheld: frozenset = frozenset()) -> list[dict]:
+    """The notes of a year as :func:`proforient_diag.report.runner.run_batch` jobs; a
+    municipality in ``withheld`` gets the short note that shows only the region."""
     folder = DataFolder(Path(data_dir).resolve())
     nb = notebooks_dir()
     diag_inputs = folder.input_files(year)
@@ -49,7 +50,8 @@ def annual_jobs(*, year: int, data_dir: Path, target: Path, municipality: str | 
 
     def diag(mo: str | None) -> dict:
         name = f"diagnostics_{year}" + (f"_{mo}" if mo else "")
-        return {**common, "notebook": str(nb / "annual_diagnostics.ipynb"), "name": name,
+        book = "municipal_withheld.ipynb" if mo in withheld else "annual_diagnostics.ipynb"
+        return {**common, "notebook": str(nb / book), "name": name,
                 "title": DIAG_TITLE.format(year=year) + (f" ({municipality_names()[mo]})" if mo else ""),
                 "parameters": {"year": year, "data_dir": str(folder.root), "municipality": mo,
                                "suppress_threshold": threshold},
@@ -85,6 +87,7 @@ def run_annual(*, year: int, data_dir: Path, out_dir: Path, municipality: str | 
     failure is printed with its cause; the others are still produced).
     """
     from .report.runner import run_batch, write_index
+    from .diagnostics import withheld_municipalities
     from .sources import load_monitoring, load_waves
 
     folder = DataFolder(data_dir)
@@ -92,11 +95,14 @@ def run_annual(*, year: int, data_dir: Path, out_dir: Path, municipality: str | 
     target = Path(out_dir) / str(year)
     target.mkdir(parents=True, exist_ok=True)
     # fill the multi-year store once, so that the notes running in parallel only read it
-    load_waves(folder.root, range(BASE_YEAR, year + 1))
+    waves = load_waves(folder.root, range(BASE_YEAR, year + 1))
+    withheld = withheld_municipalities(waves, year, threshold=threshold) \
+        if (per_municipality or municipality) else frozenset()
     if folder.has_monitoring() and not municipality:
         load_monitoring(folder.root, range(BASE_YEAR, year + 1))
     batch = annual_jobs(year=year, data_dir=folder.root, target=target, municipality=municipality,
-                        per_municipality=per_municipality, formats=formats, threshold=threshold)
+                        per_municipality=per_municipality, formats=formats, threshold=threshold,
+                        withheld=withheld)
     table = run_batch(batch, n_jobs=jobs, progress=progress)
     index = write_index(target, table, f"Справки {year} года")
     ok = table["status"] == "готово"

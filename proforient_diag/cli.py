@@ -54,74 +54,98 @@ def _paths_for_year(args) -> list[Path]:
     from .datafolder import DataFolder
     if args.paths:
         return [Path(p) for p in args.paths]
+    if args.year is None:
+        raise _input_error("укажите файлы или папку с выгрузками, или год параметром --year.")
     return [DataFolder(default_data_dir()).diagnostics_dir(args.year)]
 
 
 # -- commands -----------------------------------------------------------------------------------
 
-def cmd_validate(args) -> int:
+def _split_kinds(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(answer-sheet inputs, monitoring-form files): a folder of forms is read as forms."""
+    from .forms import FORM_SUFFIXES, is_form_file
+    from .ingest import scan_inputs
+    files = [p for p, _ in scan_inputs(paths)[0]]
+    forms = [p for p in files if p.suffix.lower() in FORM_SUFFIXES and p.is_file()
+             and is_form_file(p)]
+    if forms and len(forms) == len(files):
+        return [], forms
+    if forms:
+        return [p for p in files if p not in set(forms)], forms
+    return paths, []
+
+
+def _register(args):
+    from .datafolder import DataFolder
+    folder = DataFolder(Path(args.data) if getattr(args, "data", None) else default_data_dir())
+    return folder.require_schools(), folder.school_enrolment()
+
+
+def _read(args):
+    """What ``validate``/``score``/``load`` read: answer sheets, or a folder of monitoring forms."""
+    from .forms import read_forms
     from .ingest import read_responses
-    res = read_responses(_paths_for_year(args), args.instrument, year=args.year)
-    s = res.summary()
-    print(s.to_string(index=False))
-    n_in, n_ok = int(res.files["rows"].sum()), len(res.responses)
-    print(f"\nСтрок во входных файлах: {n_in}; принято: {n_ok}; исключено: {len(res.exclusions)}; "
-          f"исправлений в ячейках: {len(res.issues)}; отмечено «однотипных ответов»: "
-          f"{int(res.responses['straightlining'].sum()) if n_ok else 0}.")
-    if len(res.exclusions):
-        print("\nПричины исключения:")
-        reasons = res.exclusions["reason"].str.replace(r"\s*\(.*\)$|: отвечено.*$", "", regex=True)
-        for r, c in reasons.value_counts().items():
-            print(f"  {c:>5}  {r}")
+    answers, forms = _split_kinds(_paths_for_year(args))
+    res = read_responses(answers, args.instrument, year=args.year) if answers else None
+    fres = None
+    if forms:
+        schools, enrolment = _register(args)
+        fres = read_forms(forms, schools=schools, enrolment=enrolment, year=args.year)
+    return res, fres, forms
+
+
+def _usable(res, fres) -> bool:
+    return bool((res is not None and len(res.responses)) or (fres is not None and len(fres.forms)))
+
+
+def cmd_validate(args) -> int:
+    from .review import nothing_usable, reading_report
+    res, fres, _ = _read(args)
+    if res is not None:
+        print(reading_report(res, "анкет"))
+    if fres is not None:
+        print(("\n" if res is not None else "") + "Формы мониторинга дорожной карты:")
+        print(reading_report(fres, "форм мониторинга"))
+    if not _usable(res, fres):
+        print(f"Ошибка: {nothing_usable(res if res is not None else fres)}", file=sys.stderr)
+        return EXIT_INPUT
     return 0
-
-
-def _write_table(df, path: Path) -> list[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path.with_suffix(".csv"), index=False, encoding="utf-8-sig")
-    out = df.copy()
-    for c in out.columns:  # Excel cannot hold time zones or categoricals as such
-        if str(out[c].dtype) == "category":
-            out[c] = out[c].astype(str).replace("nan", "")
-    out.to_excel(path.with_suffix(".xlsx"), index=False)
-    return [path.with_suffix(".csv"), path.with_suffix(".xlsx")]
 
 
 def cmd_score(args) -> int:
-    from .ingest import read_responses
-    from .instrument import load_instrument
-    from .scoring import score
-    import pandas as pd
-    res = read_responses(_paths_for_year(args), args.instrument, year=args.year)
-    parts, missing = [], []
-    for v in res.versions:
-        rows = res.responses[res.responses["instrument_version"] == v]
-        sc = score(rows, load_instrument(args.instrument, v))
-        parts.append(sc.scores)
-        missing.append(sc.missing)
-    scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    drop = [c for c in ("date",) if c in scores]
-    key_note = ""
-    if args.key_file or os.environ.get("PROFORIENT_KEY"):
-        from .privacy import load_key, pseudonymise
-        key = load_key(Path(args.key_file) if args.key_file else None)
-        for t in (scores, res.exclusions, res.issues, *missing):
-            if "respondent_id" in t and len(t):
-                t["respondent_id"] = pseudonymise(t["respondent_id"].astype("string").fillna(""), key) \
-                    .where(t["respondent_id"].notna(), None)
-        key_note = " Коды участников заменены псевдонимами (ключ не записан)."
-    out = Path(args.out)
-    written = []
-    written += _write_table(scores.drop(columns=drop), out / "scores")
-    written += _write_table(res.exclusions, out / "exclusions")
-    written += _write_table(res.issues, out / "issues")
-    written += _write_table(pd.concat(missing, ignore_index=True) if missing else pd.DataFrame(), out / "missing_scores")
-    written += _write_table(res.files, out / "files")
-    n_in = int(res.files["rows"].sum())
-    print(f"Строк во входных файлах: {n_in}; оценено: {len(scores)}; в журнале исключений: "
-          f"{len(res.exclusions)} (сумма {len(scores) + len(res.exclusions)}).")
-    print("Записано: " + ", ".join(str(p) for p in written if p.suffix == ".csv") + key_note)
+    from .exports import check_output_folder, write_score_files
+    from .review import nothing_usable, reading_report
+    out = check_output_folder(Path(args.out))
+    key = _score_key(args)
+    res, fres, forms = _read(args)
+    if res is None:
+        raise _input_error("в папке только формы мониторинга: оценивать нечего — проверьте их "
+                           "командой validate или загрузите командой load.")
+    print(reading_report(res, "анкет"))
+    if not len(res.responses):
+        print(f"Ошибка: {nothing_usable(res)}", file=sys.stderr)
+        return EXIT_INPUT
+    written = write_score_files(res, out, instrument=args.instrument, key=key)
+    print(f"\nОценено анкет: {written.n_scored} (строк во входных файлах "
+          f"{int(res.files['rows'].sum())}, в журнале исключений {len(res.exclusions)}).")
+    print("Записано в папку «" + out.name + "»: " +
+          ", ".join(p.name for p in written.paths if p.suffix == ".csv") + " (и XLSX)." +
+          (" Коды участников заменены псевдонимами (ключ не записан)." if key is not None else ""))
+    for note in written.notes:
+        print(note)
     return 0
+
+
+def _score_key(args):
+    if args.key_file or os.environ.get("PROFORIENT_KEY"):
+        from .privacy import load_key
+        return load_key(Path(args.key_file) if args.key_file else None)
+    return None
+
+
+def _input_error(message: str):
+    from .errors import InputFileError
+    return InputFileError(message)
 
 
 def cmd_codebook(args) -> int:
@@ -142,30 +166,84 @@ def cmd_template(args) -> int:
 
 def cmd_annual(args) -> int:
     from .annual import run_annual
+    from .options import check_choices
+    from .report.export import FORMATS
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    check_choices("formats", formats or ("",), FORMATS)
     return run_annual(year=args.year, data_dir=Path(args.data) if args.data else default_data_dir(),
                       out_dir=Path(args.out), municipality=args.municipality,
                       per_municipality=args.per_municipality,
-                      formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
-                      threshold=args.threshold, jobs=args.jobs, progress=not args.no_progress)
+                      formats=formats, threshold=args.threshold, jobs=args.jobs,
+                      progress=not args.no_progress)
 
 
 def cmd_load(args) -> int:
     from .privacy import load_key
     from .store import Store
     key = load_key(Path(args.key_file) if args.key_file else None)
+    if args.upgrade:
+        with Store(Path(args.store)) as st:
+            n = st.upgrade(key)
+        print(f"Хранилище обновлено: перечитано файлов — {n}; псевдонимы теперь по школе и коду."
+              if n else "Хранилище уже в текущей схеме; обновлять нечего.")
+        return 0
+    if args.year is None:
+        raise _input_error("укажите год загрузки параметром --year.")
+    answers, forms = _split_kinds(_paths_for_year(args))
     with Store(Path(args.store)) as st:
-        rep = st.load(args.year, [Path(p) for p in args.paths] or _paths_for_year(args), key=key,
-                      instrument=args.instrument)
-    print(rep.to_frame()[["file", "status", "rows", "accepted", "excluded"]].to_string(index=False))
-    print(rep.summary())
+        reps = []
+        if answers:
+            reps.append(st.load(args.year, answers, key=key, instrument=args.instrument))
+        if forms:
+            schools, enrolment = _register(args)
+            reps.append(st.load_forms(args.year, forms, schools=schools, enrolment=enrolment))
+        logs = _load_logs(st, args.year, reps)
+    for rep in reps:
+        f = rep.to_frame()[["file", "status", "rows", "accepted", "excluded"]].rename(columns={
+            "file": "Файл", "status": "Состояние", "rows": "Строк", "accepted": "Принято",
+            "excluded": "Исключено"})
+        print(f.to_string(index=False))
+        print(rep.summary())
+    if logs:
+        print(logs)
+    if not any(int(r.files["accepted"].fillna(0).sum()) for r in reps):
+        print("Ошибка: не принято ни одной строки; исправьте файлы по замечаниям выше.",
+              file=sys.stderr)
+        return EXIT_INPUT
     return 0
 
 
+def _load_logs(st, year, reps) -> str:
+    """The exclusions and notes of the files this load wrote (as ``validate`` shows them)."""
+    from .review import log_lines
+    lines = []
+    for rep in reps:
+        written = rep.files.loc[rep.files["status"] != "без изменений", "file"].tolist()
+        if not written:
+            continue
+        if rep.kind == "monitoring":
+            ex, iss = st.form_exclusions(year, file=written), st.form_issues(year, file=written)
+        else:
+            ex, iss = st.exclusions(year, file=written), st.issues(year, file=written)
+        for frame in (ex, iss):
+            frame["source_file"] = frame["file"].where(frame["sheet"].fillna("") == "",
+                                                       frame["file"] + " [" + frame["sheet"] + "]")
+        lines += log_lines(ex, "Исключённые строки", value=False)
+        lines += log_lines(iss, "Замечания к ячейкам и файлам", value=True)
+    return "\n".join(lines)
+
+
 def cmd_key(args) -> int:
+    from .datafolder import inside_data_folder
     from .privacy import create_key
     p = create_key(Path(args.path))
-    print(f"Ключ псевдонимизации создан: {p}. Храните его отдельно от данных и результатов; "
-          f"укажите путь в переменной PROFORIENT_KEY.")
+    print(f"Ключ псевдонимизации создан: {p.name}. Храните его отдельно от данных и результатов; "
+          "указывайте его параметром --key-file или в переменной PROFORIENT_KEY.")
+    folder = inside_data_folder(p)
+    if folder is not None:
+        print(f"Внимание: ключ записан внутри папки с данными «{folder.name}». Ключ и данные не "
+              "хранят вместе (152-ФЗ, приказ Роскомнадзора № 140): перенесите файл ключа в "
+              "отдельное место, доступное только ответственному.", file=sys.stderr)
     return 0
 
 
@@ -208,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "data_samples/diagnostics/ГОД")
         sp.add_argument("--year", type=int, required=need_year, help="год обследования")
         sp.add_argument("--instrument", default="psd", help="инструмент (по умолчанию psd)")
+        sp.add_argument("--data", default=None,
+                        help="папка с данными, из которой берётся справочник школ для форм "
+                             "мониторинга (по умолчанию data_samples)")
 
     sp = sub.add_parser("validate", help="проверить выгрузки и показать, что будет принято и исключено")
     common(sp)
@@ -234,7 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_template)
 
     sp = sub.add_parser("load", help="добавить год в многолетнее хранилище (DuckDB) с псевдонимизацией кодов")
-    common(sp, need_year=True)
+    common(sp)
+    sp.add_argument("--upgrade", action="store_true",
+                    help="обновить хранилище прежней версии (псевдонимы по школе и коду)")
     sp.add_argument("--store", default="store/proforient.duckdb", help="файл хранилища (по умолчанию store/proforient.duckdb)")
     sp.add_argument("--key-file", default=None, help="файл ключа псевдонимизации (по умолчанию из PROFORIENT_KEY)")
     sp.set_defaults(func=cmd_load)

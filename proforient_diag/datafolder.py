@@ -32,6 +32,7 @@ from .errors import InputFileError
 from .privacy import create_key, load_key, pseudonymise
 
 __all__ = ["DataFolder", "resolve_key", "default_cache_dir", "cache_store_path",
+           "inside_data_folder",
            "TABLE_SUFFIXES", "ENROLMENT_COLUMNS"]
 
 #: File suffixes of tables the kit reads.
@@ -160,6 +161,20 @@ class DataFolder:
         if not self.school_enrolment_path.is_file():
             return None
         return pd.read_csv(self.school_enrolment_path, encoding="utf-8")
+
+
+def inside_data_folder(path: str | Path) -> Path | None:
+    """The data folder ``path`` lies in (a folder with ``diagnostics/``, ``monitoring/`` or
+    ``schools.csv``, or one of export files), or None."""
+    here = Path(path).resolve().parent
+    if any(q.suffix.lower() in TABLE_SUFFIXES for q in here.glob("*") if q.is_file()):
+        return here
+    for folder in list(Path(path).resolve().parents)[:4]:
+        if folder == Path.home() or folder.parent == folder:
+            return None
+        if any((folder / n).exists() for n in ("diagnostics", "monitoring", "schools.csv")):
+            return folder
+    return None
 
 
 def default_cache_dir() -> Path:

@@ -31,13 +31,13 @@ import pandas as pd
 
 from .errors import DataError, FormError
 from .fmt import fmt_pct
-from .ingest import read_table, sha256_file
+from .readers import Sheet, read_table, sha256_file
 from .instrument import normalize_text
-from .region import municipality_names
+from .region import municipality_lookup, municipality_names
 from .roadmap import REGION, MonitoringSpec, load_monitoring_spec
 from .rows import RowLedger, file_accounting, file_of, first_wins, is_empty
 
-__all__ = ["MonitoringResult", "read_forms", "form_files", "completeness", "missing_schools",
+__all__ = ["MonitoringResult", "read_forms", "form_files", "is_form_file", "completeness", "missing_schools",
            "write_form_template", "FORM_CONTEXT", "FORM_SUFFIXES"]
 
 #: File suffixes of form files.
@@ -135,6 +135,21 @@ def form_files(paths) -> list[Path]:
     return out
 
 
+def is_form_file(path: str | Path, spec: MonitoringSpec | None = None) -> bool:
+    """Whether a file is a monitoring form (its header names the school code and at least three
+    columns of the form), not an answer sheet."""
+    look = _header_lookup(spec or load_monitoring_spec())
+    try:
+        sheets, _ = read_table(path, known=lambda h: normalize_text(h) in look)
+    except Exception:   # an unreadable file is for the reader to explain
+        return False
+    for sh in sheets:
+        roles = _map_sheet(sh.frame, look)
+        if ("context", "school_id") in roles and sum(r[0] == "measure" for r in roles) >= 3:
+            return True
+    return False
+
+
 # -- headers and cells ----------------------------------------------------------------------
 
 def _header_lookup(spec: MonitoringSpec) -> dict[str, tuple[str, str]]:
@@ -188,9 +203,10 @@ class _Sheet:
 
     frame: pd.DataFrame
     source: str
-    first_row: int
+    rows: np.ndarray
     roles: dict
     path: Path
+    sheet: Sheet
 
 
 def _map_sheet(df: pd.DataFrame, look: dict) -> dict:
@@ -203,9 +219,10 @@ def _map_sheet(df: pd.DataFrame, look: dict) -> dict:
 
 
 def _sheets(path: Path, look: dict) -> tuple[list[_Sheet], dict]:
-    sheets, facts = read_table(path)
+    sheets, facts = read_table(path, known=lambda h: normalize_text(h) in look)
     out = []
-    for label, df, first_row in sheets:
+    for sh in sheets:
+        label, df = sh.label, sh.frame
         df = df.copy()
         df.columns = [str(c) for c in df.columns]
         roles = _map_sheet(df, look)
@@ -221,11 +238,42 @@ def _sheets(path: Path, look: dict) -> tuple[list[_Sheet], dict]:
                                 file=path)
             continue
         source = str(path) if label == path.name else f"{path} [{label.split('[', 1)[1][:-1]}]"
-        out.append(_Sheet(df, source, first_row, roles, path))
+        out.append(_Sheet(df, source, sh.rows, roles, path, sh))
     if not out:
         raise FormError("ни на одном листе нет столбца «Код ОО» и столбцов показателей; "
                         "возьмите шаблон формы.", file=path)
     return out, facts
+
+
+_CYR_TO_LAT = str.maketrans("АВЕКМНОРСТУХаеокмнорстух", "ABEKMHOPCTYXaeokmhopctyx")
+
+
+def _latin_codes(school: pd.Series, reg: pd.DataFrame, led: RowLedger) -> pd.Series:
+    """School codes typed with Cyrillic look-alikes («МО03-001») read as the register's code."""
+    fixed = school.map(lambda c: c.translate(_CYR_TO_LAT))
+    use = (~school.isin(reg.index) & fixed.isin(reg.index) & (fixed != school)).to_numpy()
+    led.note(use, "Код ОО", school.to_numpy(),
+             [f"код ОО набран кириллицей; принят как «{f}» (латиница, как в справочнике)" for f in fixed],
+             school_id=fixed.to_numpy())
+    return school.where(~use, fixed)
+
+
+def _file_municipality(sh: _Sheet, led: RowLedger, out: pd.DataFrame, known) -> None:
+    """A form of a school of another municipality than the one the file is named for."""
+    m = re.search(r"(?<![A-Za-zА-Яа-я])[MМ][OО](\d{2})(?!\d)", sh.path.stem)
+    if not m:
+        return
+    code = f"MO{m.group(1)}"
+    names = municipality_names()
+    if code not in names.index:
+        return
+    other = known & out["municipality_code"].notna().to_numpy() & \
+        (out["municipality_code"] != code).to_numpy()
+    led.note(other, "Код ОО", out["school_id"].to_numpy(),
+             [f"ОО относится к муниципалитету «{names.get(c, c)}» (по справочнику школ), а файл — "
+              f"формы муниципалитета «{names[code]}» ({code}); форма учтена по справочнику — "
+              "проверьте, не попала ли она в чужой файл" for c in out["municipality_code"]],
+             school_id=out["school_id"].to_numpy())
 
 
 def _context(sh: _Sheet, led: RowLedger, reg: pd.DataFrame, year: int | None) -> pd.DataFrame:
@@ -236,7 +284,7 @@ def _context(sh: _Sheet, led: RowLedger, reg: pd.DataFrame, year: int | None) ->
         h = roles.get(("context", key))
         return df[h].astype(str).str.strip() if h else pd.Series([""] * n, index=df.index)
 
-    school = col("school_id")
+    school = _latin_codes(col("school_id"), reg, led)
     blank_all = np.column_stack([is_empty(df[c]) for c in df.columns]).all(axis=1) \
         if len(df.columns) else np.ones(n, bool)
     led.exclude(blank_all, "пустая строка", "")
@@ -264,12 +312,11 @@ def _context(sh: _Sheet, led: RowLedger, reg: pd.DataFrame, year: int | None) ->
                         "school_id": school.to_numpy()})
     out["municipality_code"] = school.map(reg["municipality_code"]).to_numpy()
     out["municipality"] = out["municipality_code"].map(municipality_names()).to_numpy()
+    _file_municipality(sh, led, out, known)
     if ("context", "municipality") in roles:   # the form's municipality must agree with the register
         mo_raw = col("municipality")
-        names = municipality_names()
-        lookup = {normalize_text(k): k for k in names.index}
-        lookup.update({normalize_text(v): k for k, v in names.items()})
-        mo_code = mo_raw.map(lambda v: lookup.get(normalize_text(v)))
+        lookup = municipality_lookup()
+        mo_code = mo_raw.map(lambda v: lookup.get(normalize_text(v), (None,))[0])
         wrong = (mo_code.notna() & (mo_code.to_numpy() != out["municipality_code"].to_numpy())
                  ).to_numpy() & known
         led.note(wrong, roles[("context", "municipality")], mo_raw.to_numpy(),
@@ -307,7 +354,11 @@ def _measures(sh: _Sheet, led: RowLedger, out: pd.DataFrame, spec: MonitoringSpe
             v, bad = _parse_numbers(raw)
             led.note(bad.to_numpy(), h, raw.to_numpy(), "не число; ячейка не засчитана — впишите число",
                      school_id=school)
+            dash = raw.astype(str).str.strip().isin(["-", "—"]).to_numpy()
+            led.note(dash, h, raw.to_numpy(), "прочерк в числовой ячейке прочитан как «нет данных» "
+                     "(пустая ячейка); если это ноль — впишите 0", school_id=school)
             if k == "percent":
+                v = _fractions_as_percent(v, sh, h)
                 out_r = (v < 0) | (v > 100)
                 why = ("процент должен быть от 0 до 100; ячейка не засчитана — проверьте, не вписано "
                        "ли число обучающихся вместо процента")
@@ -326,8 +377,22 @@ def _measures(sh: _Sheet, led: RowLedger, out: pd.DataFrame, spec: MonitoringSpe
             out[f"_n_{c}"] = v.where(~neg).to_numpy()
 
 
+def _fractions_as_percent(v: pd.Series, sh: _Sheet, header: str) -> pd.Series:
+    """A percent column filled with shares (every value 0–1, some fractional) is read ×100."""
+    x = v.dropna()
+    if len(x) >= 2 and (x <= 1).all() and (x != np.round(x)).any():
+        sh.sheet.note(f"значения столбца «{header}» вписаны долями ({_num(x.iloc[0])}), а не "
+                      "процентами; пересчитаны в проценты (×100) — проверьте форму", column=header)
+        return v * 100
+    return v
+
+
+def _num(x: float) -> str:
+    return str(x).replace(".", ",")
+
+
 def _read_sheet(sh: _Sheet, spec: MonitoringSpec, reg: pd.DataFrame, year: int | None):
-    led = RowLedger(len(sh.frame), sh.first_row)
+    led = RowLedger(sh.rows)
     out = _context(sh, led, reg, year)
     _measures(sh, led, out, spec)
     keep = led.kept
@@ -335,6 +400,12 @@ def _read_sheet(sh: _Sheet, spec: MonitoringSpec, reg: pd.DataFrame, year: int |
     acc["year"] = acc["year"].astype(int)
     exc = led.exclusions(source_file=sh.source, school_id=out["school_id"].to_numpy())
     exc = exc[["source_file", "source_row", "school_id", "column", "reason"]]
+    if not len(sh.frame):
+        sh.sheet.note("в файле нет строк с формами (только заголовок): нет данных для приёма — "
+                      "заполните форму")
+    led.extend_issues(pd.DataFrame([{"source_row": n["source_row"], "school_id": None,
+                                     "column": n["column"], "value": None, "reason": n["reason"]}
+                                    for n in sh.sheet.notes]))
     iss = led.issues(["source_row", "school_id", "column", "value", "reason"])
     iss.insert(0, "source_file", sh.source)
     return acc, exc, iss
@@ -461,9 +532,14 @@ def read_forms(paths, *, schools: pd.DataFrame, enrolment: pd.DataFrame | None =
             excl_parts.append(exc)
             issue_parts.append(iss)
         file_rows.append({"file": str(path), "sha256": sha256_file(path), "format": facts["format"],
-                          "encoding": facts.get("encoding", ""),
+                          "encoding": facts.get("encoding", ""), "delimiter": facts.get("delimiter", ""),
                           "rows": sum(len(sh.frame) for sh in sheets)})
-    forms = pd.concat(parts, ignore_index=True)
+    cols = FORM_CONTEXT[:-1] + [c for c in spec.measures["column"] if c not in FORM_CONTEXT]
+    forms = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    if not len(forms):   # only header rows: an empty table of the right columns
+        forms = pd.DataFrame({c: pd.Series(dtype=float) for c in cols}).astype(
+            {"source_file": object, "school_id": object, "municipality_code": object,
+             "municipality": object, "source_row": int, "year": int})
     exclusions = pd.concat(excl_parts, ignore_index=True)
     issues = pd.concat(issue_parts, ignore_index=True)
     forms, exclusions, issues = _duplicates(forms, exclusions, issues)
@@ -472,7 +548,8 @@ def read_forms(paths, *, schools: pd.DataFrame, enrolment: pd.DataFrame | None =
     forms = forms[FORM_CONTEXT + spec.measures["column"].tolist()]
     forms = forms.sort_values(["year", "school_id"], kind="stable").reset_index(drop=True)
     files = file_accounting(pd.DataFrame(file_rows), forms["source_file"], exclusions["source_file"])
-    files = files[["file", "sha256", "format", "encoding", "rows", "accepted", "excluded"]]
+    files = files[["file", "sha256", "format", "encoding", "delimiter", "rows", "accepted",
+                   "excluded"]]
     return MonitoringResult(forms, exclusions.reset_index(drop=True), issues.reset_index(drop=True),
                             files, missing_schools(forms, schools, enrolment),
                             completeness(forms, schools, enrolment))
@@ -494,6 +571,9 @@ def missing_schools(forms: pd.DataFrame, schools: pd.DataFrame,
                     enrolment: pd.DataFrame | None = None) -> pd.DataFrame:
     """Schools expected in a year of ``forms`` that sent no accepted form."""
     exp = _expected(schools, enrolment, sorted(forms["year"].unique()))
+    if not len(exp):
+        return pd.DataFrame(columns=["year", "school_id", "school_name", "municipality_code",
+                                     "municipality"])
     got = set(zip(forms["year"], forms["school_id"]))
     miss = exp[[(y, s) not in got for y, s in zip(exp["year"], exp["school_id"])]]
     if "municipality" not in miss:

@@ -37,16 +37,17 @@ from .errors import DataError, PrivacyError
 from .options import check_range
 
 __all__ = [
-    "pseudonymise", "load_key", "create_key", "suppress", "assert_publishable",
-    "FLAG_HIDDEN", "FLAG_IMPRECISE", "IDENTIFIER_TOKENS",
+    "pseudonymise", "student_key", "load_key", "create_key", "suppress", "assert_publishable",
+    "personal_kind", "mask_personal", "FLAG_HIDDEN", "FLAG_IMPRECISE", "IDENTIFIER_TOKENS",
+    "HIDDEN_VALUE",
 ]
 
 FLAG_HIDDEN = "скрыто"
 FLAG_IMPRECISE = "неточно"
 _MIN_KEY_BYTES = 16
-_HOWTO = ("создайте ключ командой python -c \"from proforient_diag.privacy import create_key; "
-          "create_key('путь/к/ключу')\" и храните его в школе отдельно от данных; затем укажите "
-          "путь к файлу (аргумент path) или задайте переменную окружения {env}")
+_HOWTO = ("создайте ключ командой «proforient-diag key ПУТЬ/К/КЛЮЧУ» и храните его отдельно от "
+          "данных и результатов; затем укажите его параметром --key-file или в переменной "
+          "окружения {env}")
 
 #: Tokens of a column name that mark a direct identifier (compared after lower-casing and
 #: splitting the name on non-letters and camelCase boundaries).
@@ -70,9 +71,80 @@ _NON_PERSONAL = frozenset({
 _EMAIL_RE = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
 _PHONE_RE = r"(?:\+7|(?<!\d)8)[\s\-(]*\d{3}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?!\d)"
 _TOTAL_LABELS = frozenset({"итого", "всего", "total", "все", "регион", "по региону"})
+#: What a log shows instead of a cell that looks like personal data.
+HIDDEN_VALUE = "значение скрыто"
+
+# What looks like a person: strict forms for any cell, loose ones for a participant-code column
+# (a code never holds two words, so two words there are taken for a name).
+_NAME_STRICT = re.compile(
+    r"^\s*[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?:\s+[А-ЯЁ][а-яё]+){1,2}\s*$"  # Фамилия Имя [Отчество]
+    r"|[А-ЯЁ][а-яё]+\s+[А-ЯЁ]\.\s*[А-ЯЁ]\.?"                            # Фамилия И. О.
+    r"|[А-ЯЁ]\.\s*[А-ЯЁ]\.\s*[А-ЯЁ][а-яё]+")                             # И. О. Фамилия
+_NAME_LOOSE = re.compile(r"[А-ЯЁа-яё]{2,}\.?\s+[А-ЯЁа-яё]{1,}")
+_DATE_RE = re.compile(r"^\s*(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d{2}|(?:19|20)\d{2}-\d{1,2}-\d{1,2}"
+                      r"(?:[ T]00:00(?::00)?)?)\s*$")
+_PHONE_PLAIN = re.compile(r"^\s*(?:\+?7|8)\d{10}\s*$")
+_KINDS = {"email": "адрес электронной почты", "phone": "номер телефона",
+          "date": "дата (возможно, дата рождения)", "name": "фамилия и имя (ФИО)"}
+_ACCUSATIVE = {"адрес электронной почты": "адрес электронной почты",
+               "номер телефона": "номер телефона",
+               "дата (возможно, дата рождения)": "дату (возможно, дату рождения)",
+               "фамилия и имя (ФИО)": "фамилию и имя (ФИО)"}
+
+
+# --------------------------------------------------------------------------- personal data
+
+def personal_kind(values: pd.Series, *, code: bool = False) -> pd.Series:
+    """What personal data each cell looks like: «адрес электронной почты», «номер телефона»,
+    «дата (возможно, дата рождения)», «фамилия и имя (ФИО)», or None.
+
+    ``code=True`` for a participant-code column, where any two words are taken for a name and
+    a date or a phone is never a code. Each distinct value is checked once.
+    """
+    v = pd.Series(values)
+    uniq = pd.unique(v.astype(object).where(v.notna(), "").astype(str))
+    kinds = {}
+    for u in uniq:
+        kind = None
+        if re.search(_EMAIL_RE, u):
+            kind = _KINDS["email"]
+        elif re.search(_PHONE_RE, u) or _PHONE_PLAIN.match(u):
+            kind = _KINDS["phone"]
+        elif _DATE_RE.match(u):
+            kind = _KINDS["date"]
+        elif _NAME_STRICT.search(u) or (code and _NAME_LOOSE.search(u)):
+            kind = _KINDS["name"]
+        kinds[u] = kind
+    return v.astype(object).where(v.notna(), "").astype(str).map(kinds)
+
+
+def mask_personal(values, *, limit: int = 100) -> np.ndarray:
+    """Cell texts for a log: personal-looking ones replaced by «значение скрыто (…)», long ones
+    cut at ``limit`` characters; missing values stay None."""
+    v = pd.Series(values, dtype=object)
+    kind = personal_kind(v)
+    text = v.astype(str)
+    acc = kind.map(_ACCUSATIVE)
+    out = np.where(kind.notna(), HIDDEN_VALUE + " (похоже на " + acc.fillna("") + ")",
+                   np.where(text.str.len() > limit, text.str[:limit] + "…", text))
+    out = out.astype(object)
+    out[v.isna().to_numpy()] = None
+    return out
 
 
 # --------------------------------------------------------------------------- pseudonyms
+
+def student_key(school: pd.Series, code: pd.Series) -> pd.Series:
+    """What makes a student unique: the school and the code the school assigned.
+
+    Schools number their own students (1, 2, 3 …), so a code alone can belong to two children;
+    the pseudonym is therefore taken of ``school + "\\x1f" + code`` (the unit separator, which no
+    cell holds, so that «1/2» + «3» and «1» + «2/3» stay apart). A student who changes school
+    gets a code from the new school and is a new respondent there: cohorts follow students
+    within a school (the note says how many pairs were found).
+    """
+    return (pd.Series(school).astype(str).str.strip() + "\x1f" +
+            pd.Series(code).astype(str).str.strip().to_numpy())
 
 def _as_key(key: bytes | str) -> bytes:
     if isinstance(key, str):

@@ -57,10 +57,9 @@ class RowLedger:
 
     Parameters
     ----------
-    n : int
-        Rows in the table.
-    first_row : int
-        The file row number of the table's first row (as a spreadsheet shows it).
+    rows : array of int
+        The file row number of each table row (as a spreadsheet shows it, or the physical line
+        of a text file where the record starts).
 
     Attributes
     ----------
@@ -70,8 +69,9 @@ class RowLedger:
         The exclusion reason and the column it concerns (None while the row is accepted).
     """
 
-    def __init__(self, n: int, first_row: int) -> None:
-        self.rows = np.arange(n) + first_row
+    def __init__(self, rows) -> None:
+        self.rows = np.asarray(rows, dtype=int)
+        n = len(self.rows)
         self.reason = np.full(n, None, dtype=object)
         self.column = np.full(n, None, dtype=object)
         self._issues: list[pd.DataFrame] = []
@@ -135,8 +135,9 @@ class RowLedger:
         if not self._issues:
             return pd.DataFrame(columns=columns)
         out = pd.concat(self._issues, ignore_index=True)
-        if kept_only:
-            out = out[np.isin(out["source_row"], self.rows[self.kept])]
+        if kept_only:   # file-level notes (no row) stay
+            row = pd.to_numeric(out["source_row"], errors="coerce")
+            out = out[row.isna().to_numpy() | np.isin(row.fillna(-1), self.rows[self.kept])]
         return out.reindex(columns=columns)
 
 

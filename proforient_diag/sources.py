@@ -131,6 +131,8 @@ def load_waves(data_dir: str | Path, years: Iterable[int], *, store_path: str | 
     path, cache, k, key_source = _store_of(folder, store_path, key)
 
     def fill(st: Store):
+        if st.legacy and cache:
+            return None   # pseudonyms of an older scheme: the cache is rebuilt from the folder
         for y in present:
             st.load(y, folder.diagnostics_dir(y), key=k, instrument=instrument)
             stored = set(st.loads(current=True).query("year == @y")["file"])
@@ -139,7 +141,7 @@ def load_waves(data_dir: str | Path, years: Iterable[int], *, store_path: str | 
         return st.scores(present), st.responses(present), st.loads(current=True)
 
     got, used = with_store(path, fill, cache=cache)
-    if got is None and cache:  # rebuild the cache store from the folder as it is now
+    if got is None and cache:  # rebuild the cache store from the folder as it is now (or anew)
         path.unlink(missing_ok=True)
         got, used = with_store(path, fill, cache=True)
     if got is None:

@@ -27,3 +27,68 @@ def test_identifiers_and_small_groups_are_found(tmp_path):
     small = found[found["problem"].str.startswith("группа из")]
     assert small[["column", "row"]].values.tolist() == [["n", 1]]
     assert small["problem"].iloc[0] == "группа из 7 обучающихся не скрыта (порог 10)"
+
+
+# ----------------------------------------------------------------------------- the whole set
+
+def _coverage(rows, first="Параллель", n="Обучающихся (анкет)"):
+    body = "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in rows)
+    return (f"<table><thead><tr><th>{first}</th><th>{n}</th></tr></thead><tbody>{body}</tbody>"
+            "</table>")
+
+
+def _regional(munis):
+    body = "".join(f"<tr><td>{c}</td><td>{n}</td></tr>" for c, n in munis)
+    return ("<html><body>" + _coverage([("5-7", "50"), ("Всего", "100")]) +
+            f"<table><thead><tr><th>Код</th><th>Анкет</th></tr></thead><tbody>{body}</tbody></table>"
+            "</body></html>")
+
+
+def test_a_group_recoverable_across_notes_is_found(tmp_path):
+    from proforient_diag.report.audit import audit_publication
+    # the region has 100; MO01 (3) hidden in the regional note, the other two shown: 100 − 97 = 3
+    (tmp_path / "diagnostics_2026.html").write_text(
+        _regional([("MO01", "—*"), ("MO02", "60"), ("MO03", "37")]), encoding="utf-8")
+    found = audit_publication(tmp_path)["problem"].tolist()
+    assert found == ["число обучающихся муниципалитета MO01 (3) восстанавливается вычитанием из "
+                     "итога региона"]
+    # hidden with a second one (complementary), whose own note then publishes its count
+    (tmp_path / "diagnostics_2026.html").write_text(
+        _regional([("MO01", "—*"), ("MO02", "—*"), ("MO03", "37")]), encoding="utf-8")
+    (tmp_path / "diagnostics_2026_MO02.html").write_text(
+        "<html><body>" + _coverage([("Всего", "60")]) + "</body></html>", encoding="utf-8")
+    found = audit_publication(tmp_path)["problem"].tolist()
+    assert "муниципалитет MO02 скрыт в региональной справке, а его справка публикует число " \
+           "обучающихся (60)" in found
+    # its own note withheld too: nothing recoverable
+    (tmp_path / "diagnostics_2026_MO02.html").write_text(
+        "<html><body><p>Результаты не публикуются.</p></body></html>", encoding="utf-8")
+    assert audit_publication(tmp_path).empty
+
+
+def test_every_kind_of_file_is_scanned(tmp_path):
+    import json
+    import docx
+    from proforient_diag.report.audit import audit_publication
+    (tmp_path / "a.manifest.json").write_text(json.dumps({"inputs": [{"path": "/home/analyst/x.csv"}]}),
+                                              encoding="utf-8")
+    d = docx.Document()
+    d.add_paragraph("Контакт: +7 (905) 123-45-67")
+    d.save(tmp_path / "b.docx")
+    (tmp_path / "c.csv").write_text("код\nPa1b2c3d4e5f60718\nИванов П.П.\n01.02.2011\n", encoding="utf-8")
+    found = set(audit_publication(tmp_path)[["file", "problem"]].itertuples(index=False, name=None))
+    assert ("a.manifest.json", "найден(а) путь на компьютере: «/home/»") in found
+    assert ("b.docx", "найден(а) телефон: «+7 (905) 123-45-67»") in found
+    assert ("c.csv", "найден(а) псевдоним: «Pa1b2c3d4e5f60718»") in found
+    assert ("c.csv", "найден(а) фамилия с инициалами: «Иванов П.П.»") in found
+    assert ("c.csv", "найден(а) дата рождения: «01.02.2011»") in found
+
+
+def test_input_codes_are_looked_for(tmp_path, root):
+    from proforient_diag.ingest import read_responses
+    from proforient_diag.report.audit import audit_publication
+    code = read_responses(root / "data_samples" / "diagnostics" / "2026" / "MO21_2026.csv",
+                          year=2026).responses["respondent_id"].iat[0]
+    (tmp_path / "t.csv").write_text(f"x\n{code}\n", encoding="utf-8")
+    found = audit_publication(tmp_path, data_dir=root / "data_samples", year=2026)["problem"]
+    assert "найдены коды участников из входных файлов (1)" in found.tolist()

@@ -13,7 +13,7 @@ Y2026 = ROOT / "data_samples" / "diagnostics" / "2026"
 
 def run(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "proforient_diag.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True)
 
 
 def test_score_writes_one_row_per_accepted_respondent_and_the_log(tmp_path):
@@ -96,15 +96,16 @@ def test_municipal_note_in_three_formats_passes_the_privacy_audit(tmp_path):
 
 
 def test_score_with_a_key_writes_pseudonyms_only(tmp_path):
-    from proforient_diag.privacy import create_key, load_key, pseudonymise
+    from proforient_diag.privacy import create_key, load_key, pseudonymise, student_key
     key_file = create_key(tmp_path / "key.bin")
     src = Y2026 / "MO07_2026.csv"
     assert main(["score", str(src), "--year", "2026", "--out", str(tmp_path / "o"), "--key-file", str(key_file)]) == 0
     scores = pd.read_csv(tmp_path / "o" / "scores.csv")
-    original = pd.read_csv(src, dtype=str)["respondent_id"]
+    raw = pd.read_csv(src, dtype=str).dropna(subset=["respondent_id"])
+    original = raw["respondent_id"]
     assert scores["respondent_id"].str.fullmatch(r"P[0-9a-f]{16}").all()
     assert not set(scores["respondent_id"]) & set(original)
-    expected = set(pseudonymise(original.dropna(), load_key(key_file)))
+    expected = set(pseudonymise(student_key(raw["school_id"], original), load_key(key_file)))
     assert set(scores["respondent_id"]) <= expected
     text = "".join(p.read_text(encoding="utf-8-sig") for p in (tmp_path / "o").glob("*.csv"))
     assert not any(i in text for i in original.dropna())
@@ -119,3 +120,20 @@ def test_check_writes_the_methodologists_note_with_its_inputs(tmp_path):
     manifest = json.loads((tmp_path / "instrument_check_2026_5-7.manifest.json").read_text(encoding="utf-8"))
     assert len(manifest["inputs"]) == len(list(Y2026.iterdir()))
     assert manifest["instrument_versions"] == {"psd": 2026}
+
+
+def test_key_inside_a_data_folder_is_warned_about(tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "diagnostics" / "2026").mkdir(parents=True)
+    assert main(["key", str(data / "proforient.key")]) == 0
+    err = capsys.readouterr().err
+    assert "внутри папки с данными «data»" in err and "перенесите" in err
+    assert main(["key", str(tmp_path / "keys" / "proforient.key")]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_options_are_checked_before_any_work(tmp_path, capsys):
+    assert main(["annual", "--year", "2026", "--formats", "html,odt", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "параметр «formats»: допустимые значения «html», «docx», «pdf»; передано «odt»" in err
+    assert not any(tmp_path.iterdir())   # nothing was started

@@ -60,9 +60,9 @@ def test_create_and_load_key_roundtrip(tmp_path, monkeypatch):
 
 def test_load_key_explains_how_to_create_one(tmp_path, monkeypatch):
     monkeypatch.delenv("PROFORIENT_KEY", raising=False)
-    with pytest.raises(PrivacyError, match="create_key") as exc:
+    with pytest.raises(PrivacyError, match="командой «proforient-diag key") as exc:
         load_key()
-    assert "PROFORIENT_KEY" in str(exc.value)
+    assert "--key-file" in str(exc.value) and "PROFORIENT_KEY" in str(exc.value)
     with pytest.raises(PrivacyError, match="не найден"):
         load_key(tmp_path / "нет.txt")
     assert issubclass(PrivacyError, DiagError)

@@ -14,7 +14,7 @@ from proforient_diag.store import prepare as store_prepare
 from proforient_diag.errors import InputFileError, PrivacyError, StoreError
 from proforient_diag.ingest import read_responses
 from proforient_diag.instrument import load_instrument
-from proforient_diag.privacy import create_key, load_key, pseudonymise
+from proforient_diag.privacy import create_key, load_key, pseudonymise, student_key
 from proforient_diag.scoring import score
 from proforient_diag.store import Store
 
@@ -109,7 +109,9 @@ def test_load_counts_equal_ingest(env):
     cols = [c for c in items if c in ing_r.columns]
     assert [c for c in resp.columns if c in items] == cols
     np.testing.assert_array_equal(resp[cols].to_numpy(), ing_r[cols].to_numpy())
-    assert resp["respondent_pid"].tolist() == pseudonymise(ing_r["respondent_id"], env["key"]).tolist()
+    # the pseudonym of a student is of the school and the code the school assigned
+    assert resp["respondent_pid"].tolist() == pseudonymise(
+        student_key(ing_r["school_id"], ing_r["respondent_id"]), env["key"]).tolist()
     assert set(resp.loc[resp["file"] == XLSX, "sheet"]) == {"Анкета"}
     # the scores are score()'s
     ref = score(ing_r, load_instrument("psd", year=YEAR)).scores
@@ -263,7 +265,8 @@ def test_no_original_id_and_no_key_in_the_database(env, monkeypatch):
         st.load(YEAR, [extra], key=env["key"])
         tables = {t: st.con.execute(f"SELECT * FROM {t}").fetchdf() for t in st.table_counts()}
         pids = set(tables["responses"]["respondent_pid"])
-    assert pids == set(pseudonymise(ing.responses["respondent_id"], env["key"]))
+    assert pids == set(pseudonymise(student_key(ing.responses["school_id"],
+                                                ing.responses["respondent_id"]), env["key"]))
     token = re.compile(r"[0-9A-Za-zА-Яа-яЁё_\-]+")
     for t, df in tables.items():
         assert not any("respondent_id" == c for c in df.columns), t
@@ -302,3 +305,48 @@ def test_read_only_and_errors(env, monkeypatch):
     duckdb.connect(str(not_store)).close()
     with pytest.raises(StoreError, match="не хранилище"):
         Store(not_store, read_only=True)
+
+
+def _as_schema_1(db: Path, key) -> None:
+    """Turn a store into one made by the previous version: schema 1, pseudonyms of the code."""
+    import duckdb
+    con = duckdb.connect(str(db))
+    rows = con.execute("SELECT DISTINCT school_id, respondent_pid FROM responses").fetchall()
+    assert rows
+    con.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
+    con.close()
+
+
+def test_a_store_of_the_previous_scheme_is_upgraded(env):
+    with Store(env["db"]) as st:
+        st.load(YEAR, env["files"], key=env["key"])
+        want = st.responses(items=False)[["school_id", "source_row", "respondent_pid"]]
+    import duckdb
+    con = duckdb.connect(str(env["db"]))
+    con.execute("UPDATE responses SET respondent_pid = 'Pold' || row_id")  # code-only, say
+    con.close()
+    _as_schema_1(env["db"], env["key"])
+    with Store(env["db"]) as st:
+        assert st.legacy
+        with pytest.raises(StoreError, match="--upgrade"):
+            st.load(YEAR, env["files"], key=env["key"])
+        assert st.upgrade(env["key"]) == 2
+        assert not st.legacy
+        got = st.responses(items=False)[["school_id", "source_row", "respondent_pid"]]
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+
+
+def test_two_schools_numbering_their_students_alike_stay_apart(env):
+    """Schools number their own students: the same code in two schools is two students."""
+    a = pd.read_csv(env["files"][0], dtype=str, keep_default_na=False, sep=None, engine="python",
+                    encoding="cp1251").head(6)
+    b = a.copy()
+    a["Код участника"] = [str(i) for i in range(1, 7)]
+    b["Код участника"] = a["Код участника"]
+    b["Код ОО"] = a["Код ОО"].str[:-1] + "9"
+    f = env["tmp"] / "two.csv"
+    pd.concat([a, b]).to_csv(f, index=False)
+    with Store(env["db"]) as st:
+        rep = st.load(YEAR, f, key=env["key"])
+        assert int(rep.files["accepted"].iat[0]) == 12
+        assert st.responses(items=False)["respondent_pid"].nunique() == 12

@@ -25,10 +25,11 @@ from .conclusions import RECOMMENDATIONS, conclusions
 from .coverage import wave_dates
 from .labels import BAND_ORDER
 from .linking import LINKING_METHODS, Linking, link_versions
-from .note import Diagnostics, diagnose
+from .note import Diagnostics, diagnose, withheld_municipalities
 from .results import municipal_appendix
 from .weights import Weights, make_weights
 
 __all__ = ["Waves", "load_waves", "default_cache_dir", "Weights", "make_weights", "Linking",
            "link_versions", "Diagnostics", "diagnose", "conclusions", "municipal_appendix",
-           "wave_dates", "BAND_ORDER", "LINKING_METHODS", "RECOMMENDATIONS"]
+           "wave_dates", "BAND_ORDER", "LINKING_METHODS", "RECOMMENDATIONS",
+           "withheld_municipalities"]

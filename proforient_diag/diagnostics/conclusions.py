@@ -63,6 +63,8 @@ def conclusions(diag) -> list[str]:
     says why). Recommendations name the weakest component of the year and the municipalities
     significantly below the region (Benjamini–Hochberg).
     """
+    if getattr(diag, "withheld", False):
+        return [diag.withheld_reason]
     where = (f" в муниципальном образовании «{diag.municipality_name}»"
              if diag.municipality else "")
     out = [*_trend(diag, where), *_index_changes(diag, where), *_level_changes(diag),

@@ -26,7 +26,8 @@ from ..options import options
 from ..privacy import FLAG_HIDDEN, assert_publishable, suppress
 from .labels import BAND_ORDER
 
-__all__ = ["HiddenGroups", "decide_hidden", "hide", "readjust", "shown", "publish", "Rule",
+__all__ = ["HiddenGroups", "decide_hidden", "YearHidden", "year_hidden", "hide", "readjust",
+           "shown", "publish", "Rule",
            "RULES", "change_verdict", "region_verdict"]
 
 
@@ -49,10 +50,76 @@ class HiddenGroups:
         return getattr(self, by, frozenset())
 
 
+@dataclass(frozen=True)
+class YearHidden:
+    """What the year's whole published set hides (every note of the year decides the same).
+
+    Attributes
+    ----------
+    withheld : frozenset of str
+        Municipalities none of whose students' figures are published in any note: fewer than
+        the threshold, or hidden to protect another (their own note says so and shows only the
+        region).
+    cells : dict
+        ``{"band" | "sex" | "area": frozenset of (municipality_code, value)}``: a municipality's
+        group hidden in its own note, decided by suppression of the municipality × group table
+        against both margins (the municipality's total in its note, the group's total in the
+        regional note), so that no group is recoverable by subtracting one note from another.
+    """
+
+    withheld: frozenset = frozenset()
+    cells: dict = field(default_factory=dict)
+
+    def of(self, municipality: str, by: str) -> frozenset:
+        return frozenset(v for m, v in self.cells.get(by, ()) if m == municipality)
+
+
+def year_hidden(cur_region: pd.DataFrame, coverage_region: pd.DataFrame,
+                threshold: int) -> YearHidden:
+    """The year's hidden municipalities and municipal groups (see :class:`YearHidden`)."""
+    withheld = set()
+    if len(coverage_region):
+        cm = coverage_region
+        withheld = set(cm.loc[cm["flag"] == FLAG_HIDDEN, "municipality_code"])
+    cells: dict = {}
+    for _ in range(5):   # a municipality withheld by one partition hides its cells in the others
+        before = set(withheld)
+        for by in ("band", "sex", "area"):
+            if by in cur_region:
+                cells[by], lone = _two_way(cur_region, by, withheld, threshold)
+                withheld |= lone
+        if withheld == before:
+            break
+    return YearHidden(frozenset(withheld), {k: frozenset(v) for k, v in cells.items()})
+
+
+def _two_way(cur: pd.DataFrame, by: str, withheld: set, threshold: int):
+    """Suppression of the municipality × ``by`` count table with both margins as totals."""
+    d = cur[cur[by].notna()]
+    t = d.groupby(["municipality_code", d[by].astype(object)]).size().rename("n").reset_index()
+    t.columns = ["municipality_code", "value", "n"]
+    m_tot = t.groupby("municipality_code", as_index=False)["n"].sum().assign(value="Всего")
+    v_tot = t.groupby("value", as_index=False)["n"].sum().assign(municipality_code="Регион")
+    table = pd.concat([t, m_tot, v_tot], ignore_index=True)
+    total = (table["value"] == "Всего") | (table["municipality_code"] == "Регион")
+    forced = table["municipality_code"].isin(withheld) & ~total
+    table["n_hide"] = table["n"].mask(forced, 0)
+    s = suppress(table, "n_hide", threshold=threshold, value_cols=["n_hide"],
+                 group_cols=[["municipality_code"], ["value"]], total_rows=total)
+    hid = s["flag"] == FLAG_HIDDEN
+    cells = {(m, v) for m, v in zip(s.loc[hid & ~total, "municipality_code"],
+                                    s.loc[hid & ~total, "value"])}
+    lone = set(s.loc[hid & (s["value"] == "Всего"), "municipality_code"])
+    return cells, lone
+
+
 def decide_hidden(cur: pd.DataFrame, coverage_band: pd.DataFrame,
-                  coverage_municipality: pd.DataFrame, threshold: int) -> HiddenGroups:
-    """The hidden groups of the year: bands and municipalities from the (suppressed) coverage
-    tables; sexes and areas by primary and complementary suppression of their counts."""
+                  coverage_municipality: pd.DataFrame, threshold: int,
+                  year: YearHidden | None = None, municipality: str | None = None) -> HiddenGroups:
+    """The hidden groups of the note: bands and municipalities from the (suppressed) coverage
+    tables and the year's set (:class:`YearHidden`); sexes and areas by primary and
+    complementary suppression of their counts; in a municipal note also the municipality's
+    groups the year's set hides."""
     out = {}
     if len(coverage_band):
         cb = coverage_band
@@ -67,6 +134,11 @@ def decide_hidden(cur: pd.DataFrame, coverage_band: pd.DataFrame,
         t = cur.groupby(cur[by].astype(object), dropna=True).size().rename("n").reset_index()
         s = suppress(t, "n", threshold=threshold, value_cols=["n"])
         out[by] = frozenset(s.loc[s["flag"] == FLAG_HIDDEN, by])
+    if year is not None:
+        out["municipality"] = out.get("municipality", frozenset()) | year.withheld
+        if municipality is not None:
+            for by in ("band", "sex", "area"):
+                out[by] = out.get(by, frozenset()) | year.of(municipality, by)
     return HiddenGroups(**out)
 
 
@@ -213,6 +285,8 @@ class Rule:
 
 _TOTALS = ("Всего", "Регион")
 RULES = {
+    "coverage_band": Rule("n", forced=_by_band, total=lambda t: t["band"] == "Всего",
+                          value_cols=["n", "coverage_pct", "weighted_n"]),
     "estimates": Rule("n", keep=("year", "version"), complementary=False),
     "reliability": Rule("n", forced=_by_band, value_cols=["n", "alpha", "ci_low", "ci_high"],
                         complementary=False, clear=("verdict",)),

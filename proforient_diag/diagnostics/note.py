@@ -9,6 +9,7 @@ appendix — then makes every table publishable in one place
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -21,13 +22,13 @@ from . import changes as ch
 from . import coverage as cov
 from . import results as res
 from .conclusions import conclusions
-from .disclosure import decide_hidden, publish
+from .disclosure import decide_hidden, publish, year_hidden
 from .labels import BAND_ORDER
 from .linking import LINKING_METHODS
 from .scope import make_scope
 from .weights import Weights
 
-__all__ = ["Diagnostics", "diagnose"]
+__all__ = ["Diagnostics", "diagnose", "withheld_municipalities", "WITHHELD"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class Diagnostics:
     key_source: str = ""
     notes: tuple = ()
     warnings: tuple = ()
+    withheld: bool = False
+    withheld_reason: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """The main change table."""
@@ -133,7 +136,10 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
                     baseline=baseline, confidence=confidence)
     notes, warns = list(sc.notes), list(sc.linking.warnings)
     cb, cm, cm_region = cov.coverage(sc)
-    hidden = decide_hidden(sc.current, cb, cm_region, threshold)
+    year_set = year_hidden(sc.current_region, cm_region, threshold)
+    if sc.municipality in year_set.withheld:
+        return _withheld(sc, cm, notes, warns)
+    hidden = decide_hidden(sc.current, cb, cm_region, threshold, year_set, sc.municipality)
     notes += cov.uncovered_notes(sc)
     trend_years, slope, stages, trend_warns = ch.trend_tables(sc, mixed=mixed)
     cohorts, cohort_notes = ch.cohorts(sc)
@@ -191,3 +197,51 @@ def _unlinked_comparisons(sc) -> list[str]:
                        f"версиями инструмента ({v} и {sc.target}): разность показана справочно, "
                        "статистических выводов о ней не делается.")
     return out
+
+
+WITHHELD = ("Результаты муниципального образования «{name}» в {year} году не публикуются: "
+            "обследованных обучающихся меньше порога публикации ({threshold}) либо их данные "
+            "скрыты, чтобы по итогам региона и других муниципалитетов нельзя было восстановить "
+            "малую группу. Ниже приведены только результаты региона.")
+
+
+def _withheld(sc, cm, notes, warns) -> Diagnostics:
+    """The note of a municipality the year's set withholds: region rows only, nothing of its
+    own students (a handful of them cannot be computed on, and must not be published)."""
+    empty = pd.DataFrame()
+    region = sc.current_region
+    scope_region = dataclasses.replace(sc, data=sc.region, municipality=None, municipality_name=None)
+    lb = res.levels_by_band(scope_region)
+    pr = res.profiles(scope_region)
+    ty = ch.trend_tables(scope_region, mixed=False)[0].assign(group="Регион")
+    lk = sc.linking
+    return Diagnostics(
+        year=sc.year, municipality=sc.municipality, municipality_name=sc.municipality_name,
+        target_version=sc.target, compare_with=tuple(sc.compare_with), threshold=sc.threshold,
+        scales=sc.scales, total_name=sc.instrument.total_name, data=sc.data.iloc[0:0],
+        wave_dates=cov.wave_dates(sc.waves.scores[sc.waves.scores["year"].isin(sc.years)]),
+        participants=cov.participants(sc), coverage_band=empty,
+        coverage_municipality=cm.assign(**{c: float("nan") for c in ("n", "schools", "enrolled",
+                                                                      "coverage_pct", "weighted_n")
+                                           if c in cm}),
+        weight_summary=empty, estimates=empty, reliability=empty,
+        levels_band=lb[lb["band"] == "Всего"].assign(band="Регион").reset_index(drop=True),
+        levels_municipality=empty,
+        profiles=pr[pr["band"] == "Всего"].assign(band="Регион").reset_index(drop=True),
+        changes=empty, level_changes=empty, subgroup_changes=empty, group_differences=empty,
+        municipalities_vs_region=empty, trend_years=ty, trend_slope=empty, trend_stages=empty,
+        cohorts=empty, linking_pairs=lk.pairs, linking_years=lk.years,
+        appendix=empty, linking_summary=lk.summary(), key_source=sc.waves.key_source,
+        notes=tuple(notes), warnings=tuple(warns), withheld=True,
+        withheld_reason=WITHHELD.format(name=sc.municipality_name, year=sc.year,
+                                        threshold=sc.threshold)) if len(region) else None
+
+
+def withheld_municipalities(waves: Waves, year: int, *, threshold: int = 10,
+                            trim=(0.05, 4.0)) -> frozenset:
+    """Municipalities whose figures no note of ``year`` publishes (their own note shows only the
+    region; see :class:`~proforient_diag.diagnostics.disclosure.YearHidden`)."""
+    sc = make_scope(waves, year, compare_with=None, municipality=None, threshold=threshold,
+                    linking="anchor", weights=None, trim=trim, baseline=BASE_YEAR, confidence=0.95)
+    _, _, cm_region = cov.coverage(sc)
+    return year_hidden(sc.current_region, cm_region, threshold).withheld

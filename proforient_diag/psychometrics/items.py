@@ -88,7 +88,11 @@ def block_stats(x: np.ndarray, names, signs: np.ndarray) -> dict:
     colC = C.sum(axis=0)
     dC = np.diag(C)
     v_drop = C.sum() - 2 * colC + dC
-    r_drop = (colC - dC) / np.sqrt(dC * v_drop)
+    # the rest score's variance from pairwise covariances can cancel to rounding noise (a
+    # handful of rows): then r.drop is undefined, not a number of any size
+    v_drop = np.where(v_drop > 1e-9 * max(float(np.trace(C)), np.finfo(float).tiny), v_drop, np.nan)
+    with np.errstate(invalid="ignore"):
+        r_drop = (colC - dC) / np.sqrt(dC * v_drop)
     # alpha if dropped (psych's alpha.drop); a loop over items, not respondents
     if k > 2:
         drops = []

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
 import platform
-import sys
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -91,15 +91,15 @@ def build_manifest(parameters: Mapping, inputs: Iterable[str | Path] = (),
     from .. import __version__
     from ..errors import InputFileError
 
-    params = jsonable(dict(parameters))
-    files = []
-    for raw in inputs:
-        path = Path(raw)
+    params = {k: _no_machine_path(v) for k, v in jsonable(dict(parameters)).items()}
+    paths = [Path(raw) for raw in inputs]
+    for path in paths:
         if not path.is_file():
             raise InputFileError("входной файл не найден; проверьте путь в параметрах справки.",
                                  file=path)
-        files.append({"path": str(path.resolve()), "name": path.name,
-                      "size": path.stat().st_size, "sha256": sha256_file(path)})
+    base = _common_folder(paths)
+    files = [{"path": _relative(path, base), "name": path.name, "size": path.stat().st_size,
+              "sha256": sha256_file(path)} for path in paths]
     if seeds is None:
         seeds = {k: v for k, v in params.items() if "seed" in k.lower()}
     created = (now or _dt.datetime.now().astimezone()).isoformat(timespec="seconds")
@@ -121,8 +121,33 @@ def build_manifest(parameters: Mapping, inputs: Iterable[str | Path] = (),
         "inputs": files,
         "parameters": params,
         "seeds": jsonable(dict(seeds)),
-        "executable": sys.executable,
     }
+
+
+def _common_folder(paths: list[Path]) -> Path | None:
+    """The folder the inputs share (its own name is kept in the relative paths)."""
+    if not paths:
+        return None
+    import os
+    return Path(os.path.commonpath([str(p.resolve().parent) for p in paths])).parent
+
+
+def _relative(path: Path, base: Path | None) -> str:
+    """A path inside the data folder («data_samples/diagnostics/2026/MO01_2026.csv»), never the
+    analyst's machine path."""
+    if base is None:
+        return path.name
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _no_machine_path(value):
+    """A parameter that is an absolute path becomes the folder's or file's name."""
+    if isinstance(value, str) and (value.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", value)):
+        return Path(value).name
+    return value
 
 
 def _md_cell(value) -> str:

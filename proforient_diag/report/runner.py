@@ -211,7 +211,7 @@ def run_note(notebook: str | Path, output_dir: str | Path, parameters: Mapping |
                               formats=formats, organisation=organisation, city=city, year=year)
     manifest["outputs"] = {fmt: {"file": p.name, "sha256": sha256_file(p)}
                            for fmt, p in outputs.items()}
-    manifest["note"] = {"name": name, "title": title, "notebook": str(notebook.resolve())}
+    manifest["note"] = {"name": name, "title": title, "notebook": notebook.name}
     manifest_path = write_manifest(manifest, output_dir / f"{name}.manifest.json")
     return NoteResult(name=name, title=title, outputs=outputs, notebook=nb_path,
                       manifest_path=manifest_path, manifest=manifest)
@@ -344,7 +344,9 @@ def write_index(output_dir: str | Path, results, title: str) -> Path:
             href = os.path.relpath(p, output_dir) if p.is_absolute() else str(p)
             links.append(f'<a href="{esc(Path(href).as_posix())}">{esc(label)}</a>')
         status = rec.get("status", "")
-        cause = f"<br><small>{esc(str(rec.get('error') or ''))}</small>" if rec.get("error") else ""
+        # the cause stays in the run's output: an error text may quote a cell of the data
+        cause = ("<br><small>справка не сформирована; причина — в сообщении, которое выдала "
+                 "команда при запуске</small>" if rec.get("error") else "")
         rows.append(f"<tr><td>{esc(str(rec.get('title') or rec.get('name')))}</td>"
                     f"<td>{' · '.join(links) or '—'}</td><td>{esc(str(status))}{cause}</td></tr>")
     from ..fmt import fmt_date, fmt_int

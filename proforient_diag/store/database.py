@@ -15,7 +15,7 @@ import pandas as pd
 from ..errors import DataError, DiagError, InputFileError, StoreError, StoreLockedError
 from ..forms import form_files, read_forms
 from ..ingest import read_responses, resolve_inputs, sha256_file
-from ..privacy import load_key, pseudonymise
+from ..privacy import load_key, pseudonymise, student_key
 from ..roadmap import MonitoringSpec, load_monitoring_spec
 from .prepare import file_counts, locate, mask_names, register_digest, score_versions, wave_tables
 from .schema import (FORMS, KEY_CHECK_TEXT, SCHEMA, SCHEMA_VERSION, STATUS_ADDED,
@@ -115,7 +115,8 @@ class Store:
         if row is None:
             raise StoreError("это не хранилище proforient-diag (нет таблицы meta со схемой).",
                              file=self.path)
-        if row[0] != SCHEMA_VERSION:
+        self.legacy = row[0] == "1"
+        if row[0] != SCHEMA_VERSION and not self.legacy:
             raise StoreError(f"схема хранилища версии {row[0]}, а программа работает со схемой "
                              f"{SCHEMA_VERSION}; обновите proforient-diag.", file=self.path)
 
@@ -158,6 +159,7 @@ class Store:
             No key was given and none is configured, or the key is too short.
         """
         self._writable("чтобы загрузить данные")
+        self._not_legacy()
         year = int(year)
         key = load_key() if key is None else key
         check = pseudonymise(pd.Series([KEY_CHECK_TEXT]), key).iat[0]
@@ -176,7 +178,8 @@ class Store:
         resp = ing.responses.reset_index(drop=True)
         exclusions = ing.exclusions.reset_index(drop=True)
         if len(resp):
-            resp["respondent_pid"] = pseudonymise(resp["respondent_id"], key).to_numpy()
+            resp["respondent_pid"] = pseudonymise(student_key(resp["school_id"], resp["respondent_id"]),
+                                                  key).to_numpy()
             resp, moved = self._stored_before(WAVES, year, resp, replaced, names)
             exclusions = pd.concat([exclusions, moved], ignore_index=True)
         insts, scores, missing = score_versions(resp, instrument)
@@ -278,6 +281,46 @@ class Store:
             self.con.execute("UPDATE form_loads SET current = false WHERE year = ? AND current AND "
                              "list_contains(?, file)", [int(year), names])
         return n
+
+    # -- the pseudonyms of an older store ------------------------------------------------------
+
+    def _not_legacy(self) -> None:
+        if self.legacy:
+            raise StoreError("хранилище создано прежней версией программы: псевдонимы в нём взяты "
+                             "по коду участника без школы, и ученики разных школ с одинаковыми "
+                             "номерами в нём слиты. Обновите его командой «proforient-diag load "
+                             "--upgrade --store ФАЙЛ --key-file КЛЮЧ» (исходные выгрузки нужны на "
+                             "прежних местах) или загрузите годы в новое хранилище.", file=self.path)
+
+    def upgrade(self, key: bytes | str) -> int:
+        """Re-key a store of schema 1 (pseudonyms of the code alone) to school + code.
+
+        The store keeps no original codes, so every current file is read again from the path
+        it was loaded from (all must still be there) into a new store with the same key; the
+        new file then replaces this one. Returns the number of files re-read.
+        """
+        if not self.legacy:
+            return 0
+        self._writable("чтобы обновить его")
+        cur = self.loads(current=True)
+        gone = [p for p in cur["path"] if not Path(p).is_file()]
+        if gone:
+            raise StoreError(f"для обновления нужны исходные выгрузки, а файла нет на прежнем месте "
+                             f"({Path(gone[0]).name}); загрузите годы в новое хранилище.",
+                             file=gone[0])
+        check = pseudonymise(pd.Series([KEY_CHECK_TEXT]), key).iat[0]
+        if self._meta("key_check") not in (None, check):
+            raise StoreError("ключ псевдонимизации отличается от ключа, с которым заполнено "
+                             "хранилище; укажите прежний ключ.", file=self.path)
+        tmp = self.path.with_name(self.path.name + ".upgrade")
+        tmp.unlink(missing_ok=True)
+        with Store(tmp) as new:
+            for (year, inst), part in cur.groupby(["year", "instrument"], sort=True):
+                new.load(int(year), [Path(p) for p in part["path"]], key=key, instrument=inst)
+        self.close()
+        tmp.replace(self.path)
+        self.__init__(self.path)
+        return len(cur)
 
     # -- writing ----------------------------------------------------------------------------
 

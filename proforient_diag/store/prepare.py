@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..instrument import load_instrument
-from ..privacy import pseudonymise
+from ..privacy import mask_personal, pseudonymise, student_key
 from ..roadmap import MonitoringSpec
 from ..rows import file_accounting, file_of, is_empty
 from ..scoring import score
@@ -43,16 +43,17 @@ NAME_MASK = "похоже на ФИО — не сохранено, см. яче�
 
 
 def mask_names(values: pd.Series) -> np.ndarray:
-    """Cell texts of issues as strings, with anything shaped like a person's name masked.
+    """Cell texts of issues as strings, with anything that looks like personal data masked.
 
-    A school may write the responsible teacher's name into a yes/no cell; the cell is rejected
-    and reported, but the name must not reach the store.
+    A school may write the responsible teacher's name into a yes/no cell, a student's phone into
+    an answer cell; the cell is rejected and reported, but the text must not reach the store: a
+    name is replaced by :data:`NAME_MASK`, an e-mail, a phone or a date by «значение скрыто (…)»
+    (:func:`proforient_diag.privacy.mask_personal`), and a long text is cut.
     """
-    out = np.full(len(values), None, dtype=object)
-    for i, (x, ok) in enumerate(zip(values.astype(object), values.notna().to_numpy())):
-        if ok:  # few cells: the issues of a year's forms
-            t = str(x)
-            out[i] = NAME_MASK if _NAME_LIKE.search(t) else t
+    v = pd.Series(values, dtype=object)
+    out = mask_personal(v)
+    names = v.map(lambda x: isinstance(x, str) and bool(_NAME_LIKE.search(x))).to_numpy()
+    out[names] = NAME_MASK
     return out
 
 
@@ -89,13 +90,15 @@ def score_versions(resp: pd.DataFrame, instrument):
     return insts, scores, missing
 
 
-def _pids(ids: pd.Series, key) -> np.ndarray:
-    """Pseudonyms of the ids of log rows (None where a log row has no id)."""
+def _pids(ids: pd.Series, schools, key) -> np.ndarray:
+    """Pseudonyms of (school, code) of log rows (None where a log row has no code)."""
     text = ids.astype(object).where(ids.notna(), "").astype(str).str.strip()
     ok = ~is_empty(text)
+    school = (pd.Series(schools, index=ids.index) if schools is not None
+              else pd.Series("", index=ids.index)).astype(object).where(lambda s: s.notna(), "")
     out = np.full(len(ids), None, dtype=object)
     if ok.any():
-        out[ok] = pseudonymise(text[ok], key).to_numpy()
+        out[ok] = pseudonymise(student_key(school[ok], text[ok]), key).to_numpy()
     return out
 
 
@@ -123,7 +126,9 @@ def wave_tables(year, resp, scores, missing, exclusions, issues, names, key) -> 
     for name, frame in (("exclusions", exclusions), ("issues", issues), ("score_missing", missing)):
         if len(frame):
             f = locate(frame.reset_index(drop=True), names)
-            f["respondent_pid"] = _pids(f["respondent_id"], key)
+            f["respondent_pid"] = _pids(f["respondent_id"], f.get("school_id"), key)
+            if "value" in f:
+                f["value"] = mask_names(f["value"])
             tables[name] = f.drop(columns=["respondent_id", "source_file"]).assign(year=year)
     return tables
 

@@ -13,7 +13,8 @@ __all__ = ["SCHEMA_VERSION", "STATUS_ADDED", "STATUS_UNCHANGED", "STATUS_REPLACE
            "Kind", "WAVES", "FORMS", "LoadReport", "quote", "as_list", "KEY_CHECK_TEXT",
            "CONTEXT_COLUMNS"]
 
-SCHEMA_VERSION = "1"
+#: 2: pseudonyms of school + code (1: of the code alone, which merged two schools' «1, 2, 3 …»).
+SCHEMA_VERSION = "2"
 STATUS_ADDED = "добавлен"
 STATUS_UNCHANGED = "без изменений"
 STATUS_REPLACED = "заменён"
