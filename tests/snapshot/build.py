@@ -18,7 +18,6 @@ import io
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from contextlib import redirect_stdout
@@ -162,6 +161,7 @@ def cli_values() -> dict:
             if env_key is not None:
                 os.environ["PROFORIENT_KEY"] = env_key
         out["cli/text"]["score"] = _plain(buf.getvalue().replace(tmp, "<OUT>")
+                                          .replace(Path(tmp).name, "<OUT>")
                                           .replace(str(ROOT), "<ROOT>"))
         out["cli/text"]["score_exit"] = code
         for name in ("scores", "exclusions", "issues", "missing_scores", "files"):
