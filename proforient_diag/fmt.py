@@ -1,15 +1,16 @@
 """Russian number formatting for notes, tables and messages.
 
-Decimal comma, thousands separated by a thin space (U+2009), percentages as
-«12,3 %» (with a no-break space before the sign). Missing or suppressed
-values print as «—».
+Decimal comma, thousands separated by a narrow no-break space (U+202F: it never breaks a
+number across lines, unlike the thin space U+2009), the minus sign U+2212, percentages as
+«12,3 %» (with a no-break space before the sign). Missing or suppressed values print as «—».
+Source: Мильчин А. Э., Чельцова Л. К. Справочник издателя и автора (4-е изд., 2014), §§ 7.2–7.5.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import math
 
-THIN_SPACE = "\u2009"
+GROUP_SPACE = "\u202f"
 NBSP = "\u00a0"
 DASH = "—"
 
@@ -26,11 +27,11 @@ def _is_missing(x) -> bool:
 
 
 def fmt_num(x, decimals: int = 2) -> str:
-    """Format a number with a decimal comma and thin-space thousands, e.g. ``12 345,68``."""
+    """Format a number with a decimal comma and narrow no-break space thousands, e.g. ``12 345,68``."""
     if _is_missing(x):
         return DASH
     s = f"{float(x):,.{decimals}f}"
-    s = s.replace(",", "\x00").replace(".", ",").replace("\x00", THIN_SPACE)
+    s = s.replace(",", "\x00").replace(".", ",").replace("\x00", GROUP_SPACE)
     if s.startswith("-"):
         s = "\u2212" + s[1:]
     if s in ("\u22120", "\u22120," + "0" * decimals):

@@ -7,17 +7,17 @@ import pandas as pd
 import pytest
 
 from proforient_diag.fmt import (
-    DASH, NBSP, THIN_SPACE, fmt_ci, fmt_date, fmt_int, fmt_num, fmt_p, fmt_pct,
+    DASH, NBSP, GROUP_SPACE, fmt_ci, fmt_date, fmt_int, fmt_num, fmt_p, fmt_pct,
 )
 
 
 @pytest.mark.parametrize("value, decimals, expected", [
     (3.14159, 2, "3,14"),
-    (12345.678, 2, f"12{THIN_SPACE}345,68"),
-    (1_000_000, 1, f"1{THIN_SPACE}000{THIN_SPACE}000,0"),
+    (12345.678, 2, f"12{GROUP_SPACE}345,68"),
+    (1_000_000, 1, f"1{GROUP_SPACE}000{GROUP_SPACE}000,0"),
     (0.5, 0, "0"),          # banker's rounding of Python's format: 0.5 -> 0
     (2.5, 1, "2,5"),
-    (-1234.5, 2, f"\u22121{THIN_SPACE}234,50"),   # a true minus sign
+    (-1234.5, 2, f"\u22121{GROUP_SPACE}234,50"),   # a true minus sign
     (-0.0004, 3, "0,000"),  # no «−0,000»
     (-0.0004, 0, "0"),
     (np.float64(0.7251), 3, "0,725"),
@@ -36,9 +36,9 @@ def test_missing_values_print_a_dash(missing):
 
 
 def test_fmt_int():
-    assert fmt_int(320000) == f"320{THIN_SPACE}000"
+    assert fmt_int(320000) == f"320{GROUP_SPACE}000"
     assert fmt_int(np.int64(12)) == "12"
-    assert fmt_int(999.6) == f"1{THIN_SPACE}000"
+    assert fmt_int(999.6) == f"1{GROUP_SPACE}000"
 
 
 def test_fmt_pct():

@@ -18,7 +18,7 @@ import proforient_diag
 from proforient_diag.errors import DataError, DiagError, InputFileError
 from proforient_diag.report import export
 from proforient_diag.report.export import MissingToolError, atomic_write
-from proforient_diag.report.manifest import build_manifest, manifest_markdown
+from proforient_diag.report.manifest import build_manifest, inputs_digest, manifest_markdown
 from proforient_diag.report.runner import NoteRunError, run_batch, run_note, write_index
 from proforient_diag.report.tables import Numbering, figure_caption, show_table
 from proforient_diag.report.theme import LEVEL_COLORS, RuFormatter, level_palette, ru_axis
@@ -57,11 +57,12 @@ def test_outputs_are_complete_and_no_temp_files_remain(note):
 def test_html_has_content_but_no_code(note):
     _, out = note
     html = (out / "smoke.html").read_text(encoding="utf-8")
-    for text in ["<h1>Общие сведения</h1>", "<h2>Распределение по уровням</h2>",
+    for text in ['<h1 id="sec-1">Общие сведения</h1>', '<h2 id="sec-2">Распределение по уровням</h2>',
+                 '<a href="#sec-1">Общие сведения</a>',
                  "Таблица 1. Участники диагностики по муниципальным образованиям",
-                 "1\u2009300", "12,3\u00a0%", "—<sup>*</sup>", "Значение скрыто",
+                 "1\u202f300", "12,3\u00a0%", "—<sup>*</sup>", "Значение скрыто",
                  "Рисунок 1. Распределение обучающихся", "data:image/png;base64,",
-                 "Высокий уровень показали 37,5\u00a0% из 1\u2009300 обучающихся.",
+                 "Высокий уровень показали 37,5\u00a0% из 1\u202f300\u00a0обучающихся.",
                  "Паспорт расчёта", "ГБУ ДПО «КРИРПО»", "Кемерово, 2026"]:
         assert text in html, text
     # no code, no prompts, no plain-text reprs of matplotlib objects, no anchors
@@ -80,19 +81,23 @@ def test_docx_has_title_page_headings_table_and_figure(note):
     assert headings == [("Heading 1", "Общие сведения"),
                         ("Heading 2", "Распределение по уровням"),
                         ("Heading 2", "Паспорт расчёта")]
-    assert ("Table Caption", "Таблица 1. Участники диагностики по муниципальным образованиям") in pars
-    assert ("Image Caption", "Рисунок 1. Распределение обучающихся по уровням сформированности") in pars
+    assert [t for _, t in pars[3:7]] == ["Содержание", "Общие сведения", "Распределение по уровням",
+                                         "Паспорт расчёта"]   # the contents (a TOC field)
+    # the caption's number is a SEQ field: Word renumbers when a table is inserted
+    assert ("Table Caption", "Таблица\u00a01. Участники диагностики по муниципальным образованиям") in pars
+    assert "SEQ Таблица" in doc.element.xml
+    assert ("Image Caption", "Рисунок\u00a01. Распределение обучающихся по уровням сформированности") in pars
 
     table = doc.tables[0]
     assert len(table.rows) == 4 and len(table.columns) == 4  # header + 3 municipalities
     assert [c.text for c in table.rows[0].cells] == [
         "Муниципальное образование", "Обучающихся", "Средний балл", "Высокий уровень"]
-    assert [c.text for c in table.rows[1].cells] == ["Кемеровский ГО", "1\u2009300", "3,46", "12,3\u00a0%"]
+    assert [c.text for c in table.rows[1].cells] == ["Кемеровский ГО", "1\u202f300", "3,46", "12,3\u00a0%"]
     assert [c.text for c in table.rows[3].cells] == ["Тайгинский ГО", "—*", "—*", "—*"]
     right = docx.enum.text.WD_ALIGN_PARAGRAPH.RIGHT
     assert [c.paragraphs[0].alignment == right for c in table.rows[1].cells] == [
         False, True, True, True]  # numbers are right-aligned
-    passport = next(p for p in doc.paragraphs if p.text == "Паспорт расчёта")
+    passport = next(p for p in doc.paragraphs if p.text == "Паспорт расчёта" and p.style.name.startswith("Heading"))
     assert passport.paragraph_format.page_break_before
     borders = table._tbl.tblPr.find(docx.oxml.ns.qn("w:tblBorders"))
     assert borders is not None and len(borders) == 6
@@ -122,13 +127,18 @@ def test_pdf_text_fonts_and_page_numbers(note):
     first = _pdftotext(pdf, "-f", "1", "-l", "1")
     assert "ГБУ ДПО «КРИРПО»" in first and "Кемерово, 2026" in first
     assert not any(line.strip().isdigit() for line in first.splitlines())  # no number on the title page
-    second = [line.strip() for line in _pdftotext(pdf, "-f", "2", "-l", "2").splitlines() if line.strip()]
-    assert second[0] == "Общие сведения" and second[-1] == "2"
-    third = [line.strip() for line in _pdftotext(pdf, "-f", "3", "-l", "3").splitlines() if line.strip()]
-    assert third[0] == "Паспорт расчёта" and third[-1] == "3"  # the passport starts a page
+    contents = [line.strip() for line in _pdftotext(pdf, "-f", "2", "-l", "2").splitlines() if line.strip()]
+    assert contents[0] == "Содержание" and contents[-1] == "2"
+    second = [line.strip() for line in _pdftotext(pdf, "-f", "3", "-l", "3").splitlines() if line.strip()]
+    assert second[0] == "Общие сведения" and second[-1] == "3"
+    third = [line.strip() for line in _pdftotext(pdf, "-f", "4", "-l", "4").splitlines() if line.strip()]
+    assert third[0] == "Паспорт расчёта" and third[-1] == "4"  # the passport starts a page
     fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True,
                            text=True).stdout.splitlines()[2:]
-    assert fonts and all("DejaVu" in line for line in fonts)
+    from proforient_diag.report.export import serif_font
+    family = serif_font()[0].replace(" ", "-")
+    assert fonts and all(family in line or "DejaVu" in line for line in fonts)
+    assert any(family in line for line in fonts)
     assert all(line.split()[-5] == "yes" for line in fonts)  # the "emb" column
 
 
@@ -198,7 +208,7 @@ def test_run_batch_reports_a_failure_and_finishes_the_others(tmp_path):
         "DataError: Проверочная ошибка: параметр fail включён.")
     names = sorted(p.name for p in out.iterdir())
     assert names == ["bad.error.ipynb", "good.html", "good.manifest.json"]
-    assert "<h1>Итоги</h1>" in (out / "good.html").read_text(encoding="utf-8")
+    assert "<h1 id=\"sec-1\">Итоги</h1>" in (out / "good.html").read_text(encoding="utf-8")
 
     index = write_index(out, status, "Справки 2026 года")
     page = index.read_text(encoding="utf-8")
@@ -288,15 +298,26 @@ def test_manifest_markdown_is_russian():
         "parameters": {"year": 2026, "municipality": "Кемеровский ГО"},
         "seeds": {"seed": 7},
     }
-    md = manifest_markdown(manifest)
+    md = manifest_markdown(manifest, manifest_name="diagnostics_2026.manifest.json")
     assert md.startswith("## Паспорт расчёта\n")
     for text in ["| Дата и время расчёта | 26.11.2026, 13:05 |",
-                 "| Версия proforient-diag | 0.1.0 |", "| Версии методик | ppsd: 2026.1 |",
-                 "| Начальные значения генератора случайных чисел | seed = 7 |",
-                 "| Версии пакетов | pandas 3.1.1 |",
-                 f"| a\\|b.csv | 12\u2009345 | `{'ab' * 32}` |",
-                 "| municipality | Кемеровский ГО |", "| year | 2026 |"]:
+                 "| Версия комплекта proforient-diag | 0.1.0 |", "| Версия инструмента | 2026.1 |",
+                 "| Входных файлов | 1 |", "| Период данных | — |",
+                 "| Отпечаток входных данных (SHA-256) | "
+                 + " ".join(inputs_digest(manifest)[i:i + 8] for i in range(0, 64, 8)) + " |",
+                 "| Файл паспорта | diagnostics_2026.manifest.json |"]:
         assert text in md, text
+    # what an official reader does not need stays in the manifest file
+    for text in ["pandas", "ab" * 32, "municipality", "seed", "/x", "Python"]:
+        assert text not in md, text
+
+
+def test_inputs_digest_depends_on_every_input_and_not_on_their_order():
+    a = {"name": "a.csv", "sha256": "1" * 64}
+    b = {"name": "b.csv", "sha256": "2" * 64}
+    assert inputs_digest({"inputs": [a, b]}) == inputs_digest({"inputs": [b, a]})
+    assert inputs_digest({"inputs": [a, b]}) != inputs_digest({"inputs": [a, {**b, "sha256": "3" * 64}]})
+    assert inputs_digest({"inputs": [a]}) != inputs_digest({"inputs": [a, b]})
 
 
 def test_build_manifest_needs_existing_inputs(tmp_path):
@@ -330,7 +351,7 @@ def test_show_table_formats_and_suppresses():
     assert t.n_suppressed == 4
     frame = t.to_frame()
     assert list(frame.columns) == ["Школа", "n", "Балл", "Доля", "p"]  # flag not shown
-    assert frame.iloc[0].tolist() == ["А", "1\u2009200", "3,14", "12,3\u00a0%", "<\u00a00,001"]
+    assert frame.iloc[0].tolist() == ["А", "1\u202f200", "3,14", "12,3\u00a0%", "<\u00a00,001"]
     assert frame.iloc[1].tolist() == ["Б", "35", "\u22120,50", "50,0\u00a0%", "0,200"]
     assert frame.iloc[2].tolist() == ["В", "—", "—", "—", "—"]
     html = t._repr_html_()
@@ -378,7 +399,7 @@ def test_level_palette_is_fixed_and_checked():
 def test_ru_formatter_and_axis():
     f = RuFormatter()
     assert f.format_ticks([0, 0.5, 1.0]) == ["0,0", "0,5", "1,0"]
-    assert f.format_ticks([0, 10000, 20000]) == ["0", "10\u2009000", "20\u2009000"]
+    assert f.format_ticks([0, 10000, 20000]) == ["0", "10\u202f000", "20\u202f000"]
     assert f.format_ticks([-1.0, 0.0]) == ["\u22121", "0"]
     assert RuFormatter(share=True).format_ticks([0, 0.25]) == ["0\u00a0%", "25\u00a0%"]
 
@@ -421,7 +442,7 @@ def test_show_table_prints_int_values_of_a_mixed_column_as_counts():
     df = pd.DataFrame({"Показатель": ["Число наблюдений", "Эффект дизайна"],
                        "Значение": pd.Series([3184, 1.5104], dtype=object)})
     t = show_table(df, "Веса", numbering=Numbering())
-    assert t.to_frame()["Значение"].tolist() == ["3\u2009184", "1,51"]
+    assert t.to_frame()["Значение"].tolist() == ["3\u202f184", "1,51"]
 
 
 def test_figures_get_their_caption_as_alt_text():

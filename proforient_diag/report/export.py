@@ -9,12 +9,16 @@ All three come from one executed notebook and never show code:
   Markdown, which would flatten tables), so tables stay real Word tables and
   the ``data:`` images are embedded; python-docx then adds the official title
   page, A4 margins, page numbers in the footer, bordered tables with a
-  repeated header row, and Times New Roman in every style (pandoc's reference
+  repeated header row, and the PDF's serif family in every style (pandoc's reference
   document uses theme fonts, which python-docx's ``font.name`` does not
   override, so the theme attributes are removed explicitly).
 * PDF — WeasyPrint from the same HTML with the print CSS: A4, page numbers,
-  rows and small tables kept whole, DejaVu fonts taken from matplotlib's
-  own font files and embedded (subset) in the PDF.
+  rows and small tables kept whole, the serif of :func:`serif_font` embedded (subset), a
+  linked table of contents with page numbers, tagged.
+
+The body is typeset once (:mod:`proforient_diag.report.typography`) and its headings get ids, from
+which the HTML/PDF contents are built; the DOCX gets a real TOC field and SEQ fields in its
+captions.
 
 Every file is written to a temporary file in the target directory and renamed
 (:func:`atomic_write`), so an interrupted run leaves either the previous file
@@ -23,6 +27,7 @@ or the new one, never half a note.
 from __future__ import annotations
 
 import copy
+import functools
 import datetime as _dt
 import html as _html
 import os
@@ -35,11 +40,11 @@ from pathlib import Path
 
 from ..errors import ExportError, MissingToolError
 from ..options import check_choices, check_option
+from .typography import typeset_html
 
 FORMATS = ("html", "docx", "pdf")
 DEFAULT_ORGANISATION = "ГБУ ДПО «КРИРПО»"
 DEFAULT_CITY = "Кемерово"
-DOCX_FONT = "Times New Roman"
 PASSPORT_HEADING = "Паспорт расчёта"
 
 
@@ -182,26 +187,107 @@ def notebook_body_html(nb) -> str:
                             exclude_input_prompt=True, exclude_output_prompt=True,
                             exclude_anchor_links=True)
     body, _ = exporter.from_notebook_node(_clean_notebook(nb))
-    return body
+    return number_headings(typeset_html(body))
+
+
+_HEADING = re.compile(r"<h([12])(\s[^>]*)?>(.*?)</h\1>", re.S)
+TOC_TITLE = "Содержание"
+
+
+def number_headings(body: str) -> str:
+    """Give every first- and second-level heading an id (``sec-1``, ``sec-2``, …) for the
+    table of contents; headings that already have an id keep it."""
+    count = iter(range(1, 10_000))
+
+    def add(m):
+        attrs = m.group(2) or ""
+        if "id=" in attrs:
+            return m.group(0)
+        return f'<h{m.group(1)} id="sec-{next(count)}"{attrs}>{m.group(3)}</h{m.group(1)}>'
+
+    return _HEADING.sub(add, body)
+
+
+def toc_entries(body: str) -> list[tuple[int, str, str]]:
+    """(level, id, text) of each heading with an id, in order (:func:`number_headings`)."""
+    out = []
+    for m in _HEADING.finditer(body):
+        ident = re.search(r'id="([^"]+)"', m.group(2) or "")
+        if ident:
+            text = _html.unescape(re.sub(r"<[^>]+>", "", m.group(3))).strip()
+            out.append((int(m.group(1)), ident.group(1), text))
+    return out
+
+
+def toc_html(body: str) -> str:
+    """The linked table of contents of a note (in the PDF with page numbers, see note.css)."""
+    items = "".join(
+        f'<li class="pd-toc-{level}"><a href="#{ident}">{_html.escape(text)}</a></li>'
+        for level, ident, text in toc_entries(body))
+    if not items:
+        return ""
+    return (f'<nav class="pd-toc"><p class="pd-toc-title">{TOC_TITLE}</p>'
+            f"<ul>{items}</ul></nav>")
+
+
+#: The serif families a note is set in, in order of preference, with their file names
+#: (regular, bold, italic, bold italic). Liberation Serif has the metrics of Times New Roman,
+#: which a Word user's machine has; DejaVu Serif comes with matplotlib, so it is always there.
+SERIF_FAMILIES = (
+    ("Liberation Serif", ("LiberationSerif-Regular.ttf", "LiberationSerif-Bold.ttf",
+                          "LiberationSerif-Italic.ttf", "LiberationSerif-BoldItalic.ttf")),
+    ("PT Serif", ("PTF55F.ttf", "PTF75F.ttf", "PTF56F.ttf", "PTF76F.ttf")),
+    ("DejaVu Serif", ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSerif-Italic.ttf",
+                      "DejaVuSerif-BoldItalic.ttf")),
+)
+_STYLES = (("normal", "normal"), ("bold", "normal"), ("normal", "italic"), ("bold", "italic"))
+
+
+def _font_dirs() -> list[Path]:
+    import matplotlib
+
+    dirs = [Path(matplotlib.get_data_path()) / "fonts" / "ttf"]
+    for root in ("/usr/share/fonts", "/usr/local/share/fonts", str(Path.home() / ".fonts"),
+                 "C:/Windows/Fonts", "/Library/Fonts"):
+        if Path(root).is_dir():
+            dirs.append(Path(root))
+    return dirs
+
+
+@functools.lru_cache(maxsize=1)
+def serif_font() -> tuple[str, dict[tuple[str, str], Path]]:
+    """The serif family of the notes (PDF and DOCX alike) and its files by (weight, style).
+
+    The first of :data:`SERIF_FAMILIES` whose regular and bold files are found (in matplotlib's
+    fonts, then the system's); DejaVu Serif, which matplotlib ships, is always found.
+    """
+    dirs = _font_dirs()
+    for family, names in SERIF_FAMILIES:
+        files = {}
+        for style, name in zip(_STYLES, names):
+            for d in dirs:
+                hit = next(iter(sorted(d.rglob(name))), None) if d.is_dir() else None
+                if hit:
+                    files[style] = hit
+                    break
+        if ("normal", "normal") in files and ("bold", "normal") in files:
+            return family, files
+    return "DejaVu Serif", {}
 
 
 def _font_faces() -> str:
-    """@font-face rules pointing at matplotlib's DejaVu files (embedded by WeasyPrint)."""
+    """@font-face rules with local file URLs of the serif family and DejaVu Sans Mono
+    (embedded, subset, by WeasyPrint)."""
     import matplotlib
 
-    ttf = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    faces = []
-    for family, fname, weight, style in [
-        ("DejaVu Sans", "DejaVuSans.ttf", "normal", "normal"),
-        ("DejaVu Sans", "DejaVuSans-Bold.ttf", "bold", "normal"),
-        ("DejaVu Sans", "DejaVuSans-Oblique.ttf", "normal", "italic"),
-        ("DejaVu Sans", "DejaVuSans-BoldOblique.ttf", "bold", "italic"),
-        ("DejaVu Sans Mono", "DejaVuSansMono.ttf", "normal", "normal"),
-    ]:
-        path = ttf / fname
-        if path.is_file():
-            faces.append(f'@font-face {{ font-family: "{family}"; src: url("{path.as_uri()}"); '
-                         f"font-weight: {weight}; font-style: {style}; }}")
+    family, files = serif_font()
+    faces = [f'@font-face {{ font-family: "{family}"; src: url("{path.as_uri()}"); '
+             f"font-weight: {weight}; font-style: {style}; }}"
+             for (weight, style), path in files.items()]
+    mono = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSansMono.ttf"
+    if mono.is_file():
+        faces.append(f'@font-face {{ font-family: "DejaVu Sans Mono"; src: url("{mono.as_uri()}"); '
+                     "font-weight: normal; font-style: normal; }")
     return "\n".join(faces)
 
 
@@ -222,7 +308,7 @@ def wrap_html(body: str, *, title: str, organisation: str = DEFAULT_ORGANISATION
         The year after the city (default: the current year).
     embed_fonts : bool, default False
         Add ``@font-face`` rules with local ``file:`` URLs of matplotlib's
-        DejaVu fonts (for WeasyPrint; not for a published HTML page).
+        serif fonts (for WeasyPrint; not for a published HTML page).
 
     Returns
     -------
@@ -239,7 +325,8 @@ def wrap_html(body: str, *, title: str, organisation: str = DEFAULT_ORGANISATION
         "{{organisation}}": esc(organisation),
         "{{place}}": esc(f"{city}, {year}"),
         "{{fonts}}": _font_faces() if embed_fonts else "",
-        "{{css}}": template("note.css"),
+        "{{css}}": template("note.css").replace("{{serif}}", serif_font()[0]),
+        "{{toc}}": toc_html(body),
     }
     for key, value in fields.items():
         page = page.replace(key, value)
@@ -276,7 +363,8 @@ def write_pdf(html: str, path: str | Path, *, base_url: str | Path | None = None
     weasyprint = _weasyprint()
     base = str(base_url) if base_url is not None else None
     doc = weasyprint.HTML(string=html, base_url=base)
-    return atomic_write(path, lambda tmp: doc.write_pdf(str(tmp)))
+    # A tagged PDF (structure for screen readers and for copying tables) where WeasyPrint can.
+    return atomic_write(path, lambda tmp: doc.write_pdf(str(tmp), pdf_tags=True))
 
 
 # --------------------------------------------------------------------------- DOCX
@@ -350,10 +438,10 @@ def reference_docx(path: str | Path) -> Path:
     if defaults is not None:
         rpr_default = defaults.find(_qn("w:rPrDefault"))
         if rpr_default is not None:
-            _set_fonts(rpr_default, DOCX_FONT)
+            _set_fonts(rpr_default, serif_font()[0])
     for style in doc.styles:
         if style.type in (1, 2, 3):  # paragraph, character, table
-            _set_fonts(style.element, DOCX_FONT)
+            _set_fonts(style.element, serif_font()[0])
     styles = doc.styles
     body = ["Normal", "Body Text", "First Paragraph"]
     for name in body:
@@ -396,6 +484,94 @@ def reference_docx(path: str | Path) -> Path:
     note.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     doc.save(str(path))
     return path
+
+
+def _field_runs(instr: str, cached: str) -> list:
+    """The runs of a complex Word field: begin, instruction, separate, cached result, end."""
+    from docx.oxml import OxmlElement
+
+    def run(child):
+        r = OxmlElement("w:r")
+        r.append(child)
+        return r
+
+    def char(kind):
+        el = OxmlElement("w:fldChar")
+        el.set(_qn("w:fldCharType"), kind)
+        return el
+
+    text = OxmlElement("w:instrText")
+    text.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+    text.text = f" {instr} "
+    result = OxmlElement("w:t")
+    result.text = cached
+    return [run(char("begin")), run(text), run(char("separate")), run(result), run(char("end"))]
+
+
+_CAPTION = re.compile(r"^(Таблица|Рисунок) (\d+)\.(.*)$", re.S)
+
+
+def _caption_fields(doc) -> int:
+    """Turn «Таблица N.» / «Рисунок N.» caption numbers into SEQ fields (Word renumbers them
+    when a methodologist inserts a table); returns how many captions were converted."""
+
+    done = 0
+    for par in doc.paragraphs:
+        m = _CAPTION.match(par.text)
+        if not m or not par.style.name.endswith("Caption"):
+            continue
+        word, number, rest = m.groups()
+        for r in list(par._p.findall(_qn("w:r"))) + list(par._p.findall(_qn("w:hyperlink"))):
+            par._p.remove(r)
+        par.add_run(f"{word}\u00a0")
+        for r in _field_runs(f"SEQ {word} \\* ARABIC", number):
+            par._p.append(r)
+        par.add_run(f".{rest}")
+        done += 1
+    return done
+
+
+def _insert_toc(doc, before) -> None:
+    """A Word table-of-contents field (levels 1–2, hyperlinked) before the paragraph
+    ``before``, with the headings already written in it as its cached result, so that the
+    contents show before Word updates the field (the document asks Word to update fields on
+    opening, which adds the page numbers)."""
+    from docx.enum.text import WD_BREAK
+    from docx.oxml import OxmlElement
+    from docx.shared import Cm, Pt
+
+    heads = [(int(p.style.name.split()[-1]), p.text.strip()) for p in doc.paragraphs
+             if p.style.name in ("Heading 1", "Heading 2") and p.text.strip()]
+    if not heads:
+        return
+    pars = []
+    title = doc.add_paragraph(style="Normal")
+    title.add_run(TOC_TITLE).bold = True
+    title.runs[0].font.size = Pt(16)
+    title.paragraph_format.first_line_indent = Cm(0)
+    pars.append(title)
+    begin, instr, sep, _, end = _field_runs('TOC \\o "1-2" \\h \\z \\u', "")
+    for i, (level, text) in enumerate(heads):
+        par = doc.add_paragraph(style="Normal")
+        par.paragraph_format.first_line_indent = Cm(0)
+        par.paragraph_format.left_indent = Cm(0 if level == 1 else 0.75)
+        par.paragraph_format.space_after = Pt(2)
+        if i == 0:
+            for r in (begin, instr, sep):
+                par._p.append(r)
+        par.add_run(text)
+        if i == len(heads) - 1:
+            par._p.append(end)
+            par.add_run().add_break(WD_BREAK.PAGE)
+        pars.append(par)
+    for par in pars:
+        par._p.getparent().remove(par._p)
+        before._p.addprevious(par._p)
+    settings = doc.settings.element
+    if settings.find(_qn("w:updateFields")) is None:
+        upd = OxmlElement("w:updateFields")
+        upd.set(_qn("w:val"), "true")
+        settings.append(upd)
 
 
 def _add_page_number(paragraph) -> None:
@@ -562,9 +738,12 @@ def finish_docx(path: str | Path, *, title: str, organisation: str = DEFAULT_ORG
     ]
     title_pars[-1].add_run().add_break(WD_BREAK.PAGE)
     body = doc.element.body
+    first_of_note = doc.paragraphs[0]
     for i, par in enumerate(title_pars):
         body.remove(par._p)
         body.insert(i, par._p)
+    _insert_toc(doc, first_of_note)
+    _caption_fields(doc)
     core = doc.core_properties
     core.title = title
     core.author = organisation

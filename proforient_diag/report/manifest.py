@@ -155,8 +155,34 @@ def _md_cell(value) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def manifest_markdown(manifest: Mapping, *, heading: str = "## Паспорт расчёта") -> str:
-    """The manifest as the Russian last section of a note.
+def inputs_digest(manifest: Mapping) -> str:
+    """One SHA-256 over the names and digests of every input of the manifest (sorted): the
+    fingerprint of the data a note was computed from, short enough to print in the note."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(manifest.get("inputs") or [], key=lambda f: f.get("name", "")):
+        h.update(f"{f.get('name')}\x1f{f.get('sha256')}\n".encode("utf-8"))
+    return h.hexdigest()
+
+
+def _data_period(manifest: Mapping) -> str:
+    years = sorted({int(y) for f in manifest.get("inputs") or []
+                    for y in re.findall(r"(?<!\d)(20[1-3]\d)(?!\d)", str(f.get("name", "")))})
+    if not years:
+        return "—"
+    return str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]} годы"
+
+
+def manifest_markdown(manifest: Mapping, *, heading: str = "## Паспорт расчёта",
+                      manifest_name: str | None = None) -> str:
+    """The calculation passport: the short Russian last section of a note.
+
+    The note says what a reader needs to identify the calculation — when, by which version of
+    the kit, on which instrument version, on data of which years, how many input files and their
+    fingerprint, and the name of the manifest file that lists every input with its digest, the
+    parameters, the seeds and the versions of the programs. That list stays in the manifest: a
+    package list, dozens of hashes and parameter keys are not for an official reader.
 
     Parameters
     ----------
@@ -164,12 +190,13 @@ def manifest_markdown(manifest: Mapping, *, heading: str = "## Паспорт р
         What :func:`build_manifest` returned.
     heading : str, default "## Паспорт расчёта"
         The section heading (Markdown).
+    manifest_name : str, optional
+        The manifest's file name (``diagnostics_2026.manifest.json``).
 
     Returns
     -------
     str
-        Markdown: a heading, a short explanation and tables of inputs,
-        parameters and versions.
+        Markdown: a heading, one sentence and a two-column table.
     """
     created = manifest.get("created")
     try:
@@ -177,42 +204,27 @@ def manifest_markdown(manifest: Mapping, *, heading: str = "## Паспорт р
     except (TypeError, ValueError):
         when = str(created)
     pkg = manifest.get("package", {})
+    versions = manifest.get("instrument_versions") or {}
+    files = manifest.get("inputs") or []
     lines = [
         heading, "",
-        "Сведения для проверки и повторения расчёта: из каких файлов, с какими "
-        "параметрами и какими версиями программ получены результаты справки.", "",
+        "Сведения для проверки и повторения расчёта; полный перечень входных файлов с "
+        "контрольными суммами, параметры расчёта и версии программ записаны в файле паспорта.", "",
         "| Показатель | Значение |", "|---|---|",
         f"| Дата и время расчёта | {when} |",
-        f"| Версия proforient-diag | {_md_cell(pkg.get('version', '—'))} |",
+        f"| Версия комплекта proforient-diag | {_md_cell(pkg.get('version', '—'))} |",
     ]
-    versions = manifest.get("instrument_versions") or {}
     if versions:
-        text = "; ".join(f"{k}: {v}" for k, v in versions.items())
-        lines.append(f"| Версии методик | {_md_cell(text)} |")
-    seeds = manifest.get("seeds") or {}
-    if seeds:
-        text = "; ".join(f"{k} = {v}" for k, v in seeds.items())
-        lines.append(f"| Начальные значения генератора случайных чисел | {_md_cell(text)} |")
-    lines.append(f"| Python | {_md_cell(manifest.get('python', '—'))} |")
-    pk = manifest.get("packages") or {}
-    text = "; ".join(f"{k} {v}" for k, v in pk.items() if v)
-    lines.append(f"| Версии пакетов | {_md_cell(text)} |")
-    files = manifest.get("inputs") or []
-    lines += ["", "**Входные файлы**", ""]
+        text = ", ".join(str(v) for v in versions.values())
+        lines.append(f"| Версия инструмента | {_md_cell(text)} |")
+    lines += [f"| Период данных | {_data_period(manifest)} |",
+              f"| Входных файлов | {fmt_int(len(files))} |"]
     if files:
-        lines += ["| Файл | Размер, байт | SHA-256 |", "|---|---:|---|"]
-        for f in files:
-            lines.append(f"| {_md_cell(f['name'])} | {fmt_int(f['size'])} | `{f['sha256']}` |")
-    else:
-        lines.append("Входные файлы не указаны.")
-    params = manifest.get("parameters") or {}
-    lines += ["", "**Параметры**", ""]
-    if params:
-        lines += ["| Параметр | Значение |", "|---|---|"]
-        for k, v in params.items():
-            lines.append(f"| {_md_cell(k)} | {_md_cell(v)} |")
-    else:
-        lines.append("Параметры не заданы.")
+        digest = inputs_digest(manifest)
+        grouped = " ".join(digest[i:i + 8] for i in range(0, len(digest), 8))  # wraps, stays legible
+        lines.append(f"| Отпечаток входных данных (SHA-256) | {grouped} |")
+    if manifest_name:
+        lines.append(f"| Файл паспорта | {_md_cell(manifest_name)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -192,7 +192,7 @@ def run_note(notebook: str | Path, output_dir: str | Path, parameters: Mapping |
             raise
         nb = nbformat.read(str(out), as_version=4)
         out.unlink()
-        passport = new_markdown_cell(manifest_markdown(manifest))
+        passport = new_markdown_cell(manifest_markdown(manifest, manifest_name=f"{name}.manifest.json"))
         passport.metadata["tags"] = ["manifest"]
         nb.cells.append(passport)
         executed["nb"] = nb
