@@ -38,10 +38,13 @@ def _coverage(rows, first="Параллель", n="Обучающихся (ан�
 
 
 def _regional(munis):
-    body = "".join(f"<tr><td>{c}</td><td>{n}</td></tr>" for c, n in munis)
+    from proforient_diag.region import municipality_names
+
+    names = municipality_names()
+    body = "".join(f"<tr><td>{names[c]}</td><td>{n}</td></tr>" for c, n in munis)
     return ("<html><body>" + _coverage([("5-7", "50"), ("Всего", "100")]) +
-            f"<table><thead><tr><th>Код</th><th>Анкет</th></tr></thead><tbody>{body}</tbody></table>"
-            "</body></html>")
+            "<table><thead><tr><th>Муниципальное образование</th><th>Анкет</th></tr></thead>"
+            f"<tbody>{body}</tbody></table></body></html>")
 
 
 def test_a_group_recoverable_across_notes_is_found(tmp_path):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["audit_notes", "audit_publication", "ID_PATTERNS", "TEXT_PATTERNS"]
+__all__ = ["audit_notes", "audit_publication", "published_text", "ID_PATTERNS", "TEXT_PATTERNS"]
 
 ID_PATTERNS = {
     "код участника": re.compile(r"\bMO\d{2}-\d{3}-\d{4}[MF]\d{3}\b"),
@@ -94,7 +94,9 @@ def audit_notes(folder: str | Path, *, threshold: int = 10) -> pd.DataFrame:
 
 # -- the whole set ------------------------------------------------------------------------------
 
-def _text_of(path: Path) -> str:
+def published_text(path: Path) -> str:
+    """The text of a published file (HTML without tags, DOCX paragraphs and tables, PDF, CSV,
+    XLSX cells, JSON)."""
     suffix = path.suffix.lower()
     if suffix in (".html", ".csv", ".json", ".md", ".txt"):
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -132,6 +134,9 @@ def _input_codes(data_dir: Path | None, year: int | None) -> set[str]:
 def _municipal_counts(folder: Path) -> tuple[float | None, dict, dict]:
     """(the regional total, municipality → count in the regional note, municipality → count in
     its own note) from the coverage tables of the diagnostics notes."""
+    from ..region import municipality_names
+
+    codes = {name: code for code, name in municipality_names().items()}
     region_total, regional, own = None, {}, {}
     for path in sorted(folder.glob("diagnostics_*.html")):
         m = re.match(r"diagnostics_(\d{4})(?:_(MO\d{2}))?\.html$", path.name)
@@ -139,9 +144,11 @@ def _municipal_counts(folder: Path) -> tuple[float | None, dict, dict]:
             continue
         for t in _tables(path.read_text(encoding="utf-8")):
             cols = _columns(t)
-            if m.group(2) is None and "Код" in cols and "Анкет" in cols:
-                for code, n in zip(t["Код"], t["Анкет"]):
-                    regional[str(code)] = _number(n)
+            if m.group(2) is None and "Муниципальное образование" in cols and "Анкет" in cols:
+                for name, n in zip(t["Муниципальное образование"], t["Анкет"]):
+                    code = codes.get(str(name).rstrip("*° "))
+                    if code:
+                        regional[code] = _number(n)
             if "Параллель" in cols and "Обучающихся (анкет)" in cols:
                 tot = t[t["Параллель"].astype(str) == "Всего"]["Обучающихся (анкет)"]
                 if len(tot):
@@ -183,7 +190,7 @@ def audit_publication(folder: str | Path, *, threshold: int = 10, data_dir: str 
     codes = _input_codes(Path(data_dir) if data_dir else None, year)
     patterns = {**ID_PATTERNS, **TEXT_PATTERNS}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        text = _text_of(path)
+        text = published_text(path)
         if path.suffix == ".json":
             try:
                 text = json.dumps(json.loads(text), ensure_ascii=False)
