@@ -43,7 +43,8 @@ def annual_jobs(*, year: int, data_dir: Path, target: Path, municipality: str | 
     municipality in ``withheld`` gets the short note that shows only the region."""
     folder = DataFolder(Path(data_dir).resolve())
     nb = notebooks_dir()
-    diag_inputs = folder.input_files(year)
+    diag_inputs = folder.note_inputs(year)
+    check_inputs = folder.note_inputs(year, first=year)
     version = load_instrument("psd", year=year).version
     # the executed notebooks hold code and are not published: only a failed one is kept
     common = {"output_dir": str(target), "formats": tuple(formats), "year": year, "keep_notebook": False}
@@ -60,8 +61,7 @@ def annual_jobs(*, year: int, data_dir: Path, target: Path, municipality: str | 
     if municipality:
         return [diag(find_municipality(municipality)[0])]
     jobs = [diag(None)]
-    mon_inputs = sorted(p for p in folder.monitoring_dir().rglob("*") if p.is_file()) \
-        if folder.has_monitoring() else []
+    mon_inputs = folder.note_inputs(year, first=year - 2, forms=True)
     jobs.append({**common, "notebook": str(nb / "roadmap_monitoring.ipynb"), "name": f"monitoring_{year}",
                  "title": MONITORING_TITLE.format(year=year),
                  "parameters": {"year": year, "data_dir": str(folder.root), "municipality": None},
@@ -72,7 +72,7 @@ def annual_jobs(*, year: int, data_dir: Path, target: Path, municipality: str | 
                      "title": CHECK_TITLE.format(version=version, band=band.replace("-", "–")),
                      "parameters": {"instrument": "psd", "version": version, "band": band,
                                     "data_dir": str(folder.root), "years": [year]},
-                     "inputs": diag_inputs, "instrument_versions": {"psd": version}})
+                     "inputs": check_inputs, "instrument_versions": {"psd": version}})
     if per_municipality:
         jobs += [diag(code) for code in municipalities()["code"]]
     return jobs

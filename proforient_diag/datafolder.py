@@ -125,6 +125,17 @@ class DataFolder:
                                 self.school_enrolment_path) if p.is_file()]
         return out
 
+    def note_inputs(self, year: int, *, first: int | None = None, forms: bool = False) -> list[Path]:
+        """Every file a note of ``year`` reads through the store: the exports of the years
+        ``first``–``year`` (default: all years up to ``year``), the monitoring forms with
+        ``forms``, and the register and enrolment tables (weights, areas, coverage)."""
+        years = [y for y in self.diagnostics_years() if y <= year and (first is None or y >= first)]
+        out = [q for y in years for q in sorted(self.diagnostics_dir(y).glob("*")) if q.is_file()]
+        if forms and self.has_monitoring():
+            out += sorted(q for q in self.monitoring_dir().rglob("*") if _is_data_file(q))
+        return out + [p for p in (self.schools_path, self.enrolment_path,
+                                  self.school_enrolment_path) if p.is_file()]
+
     def require_diagnostics(self, year: int) -> Path:
         """The year's folder of exports, or an :class:`InputFileError` saying where to put them."""
         folder = self.diagnostics_dir(year)

@@ -84,6 +84,7 @@ class Scale:
     id: str
     name: str
     min_answered: dict[str, int]
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,11 @@ def load_instrument(source: str | Path = "psd", version: int | None = None, *,
     InstrumentError
         With a Russian message naming the file and the key, if the file breaks the schema.
     """
+    if isinstance(source, int) and not isinstance(source, bool) and version is None:
+        source, version = "psd", source  # load_instrument(2026): the version of the default
+    if not isinstance(source, (str, Path)):
+        raise InstrumentError(f"инструмент задаётся идентификатором или путём к файлу YAML, "
+                              f"передано: {source!r}.")
     p = Path(source)
     if p.suffix.lower() in (".yaml", ".yml"):
         return _parse(p)
@@ -361,7 +367,7 @@ def _parse_scales(doc: dict, path: Path, band_ids: list[str]) -> tuple[list[Scal
         sid = str(_req(s, "id", path, " у шкалы"))
         ma = s.get("min_answered", 1)
         ma = {str(k): int(v) for k, v in ma.items()} if isinstance(ma, dict) else {b: int(ma) for b in band_ids}
-        scales.append(Scale(sid, str(s.get("name", sid)), ma))
+        scales.append(Scale(sid, str(s.get("name", sid)), ma, str(s.get("description") or "")))
         for it in s.get("items") or []:
             if str(it) in listed:
                 raise _err(path, f"задание «{it}» входит в две шкалы: «{listed[str(it)]}» и «{sid}»; "

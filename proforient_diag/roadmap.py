@@ -25,6 +25,7 @@ from .errors import MonitoringSpecError
 from .instrument import normalize_text
 
 __all__ = ["BASE_YEAR", "STAGES", "Stage", "stage_labels", "stages_frame", "stage_of",
+           "ROADMAP_TITLE", "ITEMS", "stage_in", "Approval", "load_approval", "normative_basis",
            "MonitoringSpec", "load_monitoring_spec", "REGION", "SPEC_PATH", "MEASURE_KINDS"]
 
 REGION = "Кемеровская область — Кузбасс"
@@ -61,6 +62,124 @@ class Stage:
 #: The roadmap's stages (section 5 of the roadmap).
 STAGES = (Stage(1, "Первый этап", 2018, 2020), Stage(2, "Второй этап", 2021, 2024),
           Stage(3, "Третий этап", 2025, 2027))
+
+#: The roadmap's title, as it stands in its text.
+ROADMAP_TITLE = ("План мероприятий («дорожная карта») по реализации долгосрочного межведомственного "
+                 "профориентационного проекта обучающихся общеобразовательных организаций на "
+                 "2018–2027 годы в рамках плана мероприятий Десятилетия детства в Кемеровской "
+                 "области")
+
+#: The roadmap's items a note rests on, in the roadmap's words (section «Мероприятия»).
+ITEMS = {
+    "3.2": "разработка диагностического инструментария «Уровень сформированности "
+           "профессионального самоопределения обучающихся» (ГБУ ДПО «КРИРПО»; 2018, 2021, 2024 и "
+           "2026 годы)",
+    "3.3": "разработка материалов для проведения мониторинга «Результативности реализации "
+           "дорожной карты» (ГБУ ДПО «КРИРПО», 2018 год)",
+    "4.9": "проведение мониторинга «Результативности реализации дорожной карты» (ежегодно; "
+           "результат — аналитическая справка)",
+    "4.10": "проведение диагностики обучающихся для выявления уровня сформированности "
+            "профессионального самоопределения обучающихся (ежегодно; исполнители — центры "
+            "занятости населения, муниципальные органы управления образованием, "
+            "общеобразовательные организации; результат — аналитическая справка)",
+    "4.11": "разработка педагогами в Портфолио достижений раздела по профориентации и заполнение "
+            "его обучающимися (ежегодно)",
+}
+
+#: What each stage is for (section 5 of the roadmap, shortened).
+STAGE_TASKS = {
+    1: "разработка нормативных и методических документов, мониторинг, модель межведомственной "
+       "системы профессиональной ориентации",
+    2: "реализация модели межведомственной системы профессиональной ориентации и механизмов "
+       "взаимодействия образования с системой труда и занятости",
+    3: "мониторинг, вовлечение специалистов разных ведомств и родителей, профессиональные пробы "
+       "и другие современные форматы профориентации, обобщение и представление результатов "
+       "проекта",
+}
+
+#: Russian names of the indicator types and target kinds (for the notes' tables).
+TYPE_NAMES = {"presence": "наличие (доля ОО)", "count": "количество", "share": "доля обучающихся, %"}
+TARGET_KIND_NAMES = {"level": "уровень", "growth": "не ниже прошлого года"}
+
+#: The settings file beside an instrument with the approving act (optional).
+APPROVAL_FILE = "approval.yaml"
+
+
+def stage_in(year: int) -> Stage | None:
+    """The stage the year belongs to, or ``None`` outside 2018–2027."""
+    return next((s for s in STAGES if s.start <= int(year) <= s.end), None)
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The act that approved the instrument or the monitoring programme (the kit cannot know
+    it: the methodologist writes it into ``instruments/<id>/approval.yaml``)."""
+
+    act: str = ""
+    number: str = ""
+    date: str = ""
+
+    def text(self) -> str:
+        """«приказ ГБУ ДПО «КРИРПО» от 01.09.2026 № 123», or "" when nothing is set."""
+        parts = [self.act]
+        if self.date:
+            parts.append(f"от\u00a0{self.date}")
+        if self.number:
+            parts.append(f"№\u00a0{self.number}")
+        return " ".join(p for p in parts if p)
+
+
+def load_approval(folder: str | Path) -> Approval:
+    """The :class:`Approval` of ``folder/approval.yaml`` (empty when the file is absent).
+
+    The file holds ``act`` (e.g. «приказ ГБУ ДПО «КРИРПО»»), ``number`` and ``date``; any of them
+    may be left out.
+
+    Raises
+    ------
+    MonitoringSpecError
+        If the file is not a YAML mapping of these keys.
+    """
+    path = Path(folder) / APPROVAL_FILE
+    if not path.is_file():
+        return Approval()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MonitoringSpecError(f"файл «{path.name}» не читается как YAML в UTF-8 "
+                                  f"({exc.__class__.__name__}); проверьте отступы.") from exc
+    unknown = set(raw) - {"act", "number", "date"} if isinstance(raw, dict) else {"?"}
+    if unknown:
+        raise MonitoringSpecError(f"в файле «{path.name}» допустимы только поля act, number и "
+                                  f"date; лишние: {', '.join(sorted(map(str, unknown)))}.")
+    return Approval(**{k: str(v) for k, v in raw.items() if v is not None})
+
+
+def normative_basis(year: int, kind: str, approval: Approval | None = None) -> list[str]:
+    """The paragraphs of the section «Нормативная основа» of a note.
+
+    Parameters
+    ----------
+    year : int
+        The note's year.
+    kind : {"diagnostic", "monitoring"}
+        The annual diagnostic (items 3.2, 4.10, 4.11) or the monitoring (3.3, 4.9).
+    approval : Approval, optional
+        The approving act of the instrument / programme, when the settings file names it.
+    """
+    items = ("3.2", "4.10", "4.11") if kind == "diagnostic" else ("3.3", "4.9")
+    what = ("Диагностика проводится" if kind == "diagnostic" else "Мониторинг проводится")
+    out = [f"{what} в соответствии с документом «{ROADMAP_TITLE}» (далее — дорожная карта): "
+           + "; ".join(f"п.\u00a0{i} — {ITEMS[i]}" for i in items) + "."]
+    st = stage_in(year)
+    if st is not None:
+        out.append(f"{year} год относится к {st.numeral} этапу реализации дорожной карты "
+                   f"({st.start}–{st.end} годы), задачи которого — {STAGE_TASKS[st.id]}.")
+    act = (approval or Approval()).text()
+    if act:
+        noun = "Инструментарий" if kind == "diagnostic" else "Программа мониторинга"
+        out.append(f"{noun} утверждён{'а' if kind != 'diagnostic' else ''}: {act}.")
+    return out
 
 
 def stage_labels() -> dict[str, tuple[int, int]]:
@@ -128,7 +247,9 @@ class MonitoringSpec:
     def summary(self) -> pd.DataFrame:
         """The indicator table with Russian headers."""
         t = self.indicators[["id", "original_id", "criterion_name", "wording", "unit", "type",
-                             "target_kind", "target_value", "target_assumption"]]
+                             "target_kind", "target_value", "target_assumption"]].copy()
+        t["type"] = t["type"].map(TYPE_NAMES).fillna(t["type"])
+        t["target_kind"] = t["target_kind"].map(TARGET_KIND_NAMES).fillna(t["target_kind"])
         return t.rename(columns={"id": "№", "original_id": "№ в дорожной карте",
                                  "criterion_name": "Критерий", "wording": "Показатель",
                                  "unit": "Измеритель", "type": "Тип", "target_kind": "Вид цели",

@@ -89,10 +89,24 @@ def test_municipal_note_in_three_formats_passes_the_privacy_audit(tmp_path):
     assert "—<sup>*</sup>" in html  # at least one suppressed cell, shown as a dash with a footnote
     doc = Document(d / f"{stem}.docx")
     heads = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
-    assert heads[0].startswith("1. Основание и цель") and "Паспорт расчёта" in heads
+    assert heads[:3] == ["Основные выводы", "1. Основание, цель и сроки диагностики", "2. Методика"]
+    assert {"Рекомендации", "Источники", "Паспорт расчёта"} <= set(heads)
+    assert "TOC \\o" in doc.element.xml and "SEQ Таблица" in doc.element.xml
     assert len(doc.tables) >= 10 and len(doc.inline_shapes) >= 3
     text = subprocess.run(["pdftotext", str(d / f"{stem}.pdf"), "-"], capture_output=True, text=True).stdout
     assert "Крапивинский" in text and "\ufffd" not in text
+    # no developer words, Russian typography
+    from proforient_diag.report.proofread import proofread_notes
+    assert proofread_notes(d).empty, proofread_notes(d).to_string()
+    # no PDF table loses a column: every word of every HTML table cell is in the PDF's text
+    import re
+    from io import StringIO
+    words = set(re.findall(r"\w+", text))
+    tables = pd.read_html(StringIO(html), thousands=None)
+    cells = [str(v) for t in tables for v in [*t.columns, *t.to_numpy().ravel()] if not pd.isna(v)]
+    joined = "".join(text.split())   # a long digest wraps across lines
+    missing = {w for v in cells for w in re.findall(r"\w+", v) if w not in words and w not in joined}
+    assert len(tables) >= 10 and not missing, sorted(missing)[:20]
 
 
 def test_score_with_a_key_writes_pseudonyms_only(tmp_path):

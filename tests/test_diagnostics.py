@@ -307,7 +307,7 @@ def test_small_band_rendered_note_passes_the_audit(root, small_band_dir, tmp_pat
     # the cohort table's total row is a total: the hidden band rows come in pairs
     cohort = html[html.index("одних и тех же обучающихся"):]
     cohort = cohort[:cohort.index("</table>")]
-    assert cohort.count("10–11 классы") == 1 and "все параллели" in cohort
+    assert cohort.count("10–11\u00a0классы") == 1 and "все параллели" in cohort
     assert cohort.count("—<sup>*</sup>") >= 2 * 8
 
 

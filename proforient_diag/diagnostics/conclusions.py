@@ -12,7 +12,7 @@ from ..fmt import fmt_num, fmt_p
 from .disclosure import change_verdict, shown
 from .labels import BAND_ORDER, HIGH, LOW
 
-__all__ = ["conclusions", "RECOMMENDATIONS"]
+__all__ = ["conclusions", "conclusions_by_theme", "difference_of_changes", "RECOMMENDATIONS"]
 
 #: Targeted recommendation per component (used when the component is the weakest).
 RECOMMENDATIONS = {
@@ -74,6 +74,23 @@ def conclusions(diag) -> list[str]:
         out += said
         rec += advised
     return out + rec + _weakest_band(diag)
+
+
+def conclusions_by_theme(diag) -> list[tuple[str, list[str]]]:
+    """The conclusions grouped by theme (dynamics, levels and components, groups,
+    municipalities), without the recommendations (see
+    :func:`~proforient_diag.diagnostics.findings.recommendations`)."""
+    if getattr(diag, "withheld", False):
+        return [("Публикация", [diag.withheld_reason])]
+    where = (f" в муниципальном образовании «{diag.municipality_name}»"
+             if diag.municipality else "")
+    themes = [
+        ("Динамика индекса и уровней", [*_trend(diag, where), *_index_changes(diag, where),
+                                        *_level_changes(diag), *_component_changes(diag)]),
+        ("Различия между группами обучающихся", [*_subgroups(diag), *_gaps(diag)]),
+        ("Муниципальные образования", _municipalities(diag)[0]),
+    ]
+    return [(t, s) for t, s in themes if s]
 
 
 def _trend(diag, where: str) -> list[str]:
@@ -144,6 +161,53 @@ _GROUP_PHRASE = {"band": lambda g: f"в {g.replace('-', '–')} классах",
                  "area": lambda g: "в городских школах" if g == "город" else "в сельских школах"}
 
 
+_PAIR_NAMES = {"sex": ("у девушек", "у юношей"), "area": ("в городских школах",
+                                                          "в сельских школах")}
+
+
+def difference_of_changes(a, b, confidence: float = 0.95) -> dict:
+    """The difference between two groups' changes (the group × year interaction).
+
+    The groups are disjoint samples (other students, other schools), so the difference of
+    their changes has ``se = sqrt(se_a² + se_b²)``; the linking error, common to both groups
+    (the same anchor items), cancels in the difference. Normal reference distribution.
+
+    Returns
+    -------
+    dict
+        ``diff, se, ci_low, ci_high, p``.
+    """
+    from scipy import stats
+
+    d = float(a["diff"]) - float(b["diff"])
+    se = float(np.hypot(float(a["se"]), float(b["se"])))
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    p = float(2 * stats.norm.sf(abs(d) / se)) if se > 0 else float("nan")
+    return {"diff": d, "se": se, "ci_low": d - z * se, "ci_high": d + z * se, "p": p}
+
+
+def _interactions(s) -> list[str]:
+    """Where one group of a pair changed and the other did not, whether the changes differ."""
+    out = []
+    for by, (first, second) in _PAIR_NAMES.items():
+        pair = s[s["by"] == by]
+        if len(pair) != 2 or set(pair["verdict"]) in ({"нет"}, {"рост"}, {"снижение"}):
+            continue
+        a, b = pair.iloc[0], pair.iloc[1]
+        names = dict(zip(pair["subgroup"], (_GROUP_PHRASE[by](g) for g in pair["subgroup"])))
+        r = difference_of_changes(a, b)
+        ci = _ci(r["ci_low"], r["ci_high"])
+        who = f"{names[a['subgroup']]} и {names[b['subgroup']]}"
+        if r["p"] < 0.05 and (r["ci_low"] > 0 or r["ci_high"] < 0):
+            out.append(f"Изменения {who} статистически значимо различаются (разность изменений "
+                       f"{fmt_num(r['diff'], 1)} балла, 95 % ДИ {ci}).")
+        else:
+            out.append(f"При этом различие изменений {who} статистически не подтверждено "
+                       f"(разность изменений {fmt_num(r['diff'], 1)} балла, 95 % ДИ {ci}; "
+                       f"p {_p(r['p'])}): говорить о разной динамике этих групп нельзя.")
+    return out
+
+
 def _subgroups(diag) -> list[str]:
     sg, out = shown(diag.subgroup_changes), []
     if not len(sg):
@@ -159,6 +223,8 @@ def _subgroups(diag) -> list[str]:
         if down:
             out.append(f"По сравнению с {int(ref)} годом индекс статистически значимо снизился "
                        + ", ".join(down) + ".")
+        if up or down:
+            out += _interactions(s)
     return out
 
 

@@ -58,6 +58,8 @@ class Diagnostics:
     levels_band: pd.DataFrame = field(repr=False)
     levels_municipality: pd.DataFrame = field(repr=False)
     profiles: pd.DataFrame = field(repr=False)
+    profiles_by_sex: pd.DataFrame = field(repr=False)
+    disagreed_items: pd.DataFrame = field(repr=False)
     changes: pd.DataFrame = field(repr=False)
     level_changes: pd.DataFrame = field(repr=False)
     subgroup_changes: pd.DataFrame = field(repr=False)
@@ -149,7 +151,9 @@ def diagnose(waves: Waves, year: int, *, compare_with: Iterable[int] | int | Non
            "estimates": cov.estimates(sc),
            "reliability": res.reliability(_responses_of(sc), sc.instrument),
            "levels_band": res.levels_by_band(sc), "levels_municipality": lm,
-           "profiles": res.profiles(sc), "changes": ch.changes(sc),
+           "profiles": res.profiles(sc), "profiles_by_sex": res.profiles_by_sex(sc),
+           "disagreed_items": res.disagreed_items(_responses_of(sc), sc.instrument),
+           "changes": ch.changes(sc),
            "level_changes": ch.level_changes(sc), "subgroup_changes": ch.subgroup_changes(sc),
            "group_differences": ch.group_differences(sc),
            "municipalities_vs_region": ch.municipalities_vs_region(sc), "cohorts": cohorts,
@@ -228,6 +232,7 @@ def _withheld(sc, cm, notes, warns) -> Diagnostics:
         levels_band=lb[lb["band"] == "Всего"].assign(band="Регион").reset_index(drop=True),
         levels_municipality=empty,
         profiles=pr[pr["band"] == "Всего"].assign(band="Регион").reset_index(drop=True),
+        profiles_by_sex=empty, disagreed_items=empty,
         changes=empty, level_changes=empty, subgroup_changes=empty, group_differences=empty,
         municipalities_vs_region=empty, trend_years=ty, trend_slope=empty, trend_stages=empty,
         cohorts=empty, linking_pairs=lk.pairs, linking_years=lk.years,

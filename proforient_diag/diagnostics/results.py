@@ -19,7 +19,8 @@ from .labels import BAND_ORDER
 from .linking import keyed_percent
 from .scope import Scope
 
-__all__ = ["reliability", "levels_by_band", "profiles", "municipal_appendix"]
+__all__ = ["reliability", "levels_by_band", "profiles", "profiles_by_sex", "disagreed_items",
+           "municipal_appendix"]
 
 
 def reliability(resp: pd.DataFrame, inst: Instrument) -> pd.DataFrame:
@@ -92,6 +93,65 @@ def profiles(sc: Scope) -> pd.DataFrame:
             r[s] = weighted_mean_of(x, s, x["weight"]) if x[s].notna().any() else np.nan
         rows.append(r)
     return pd.DataFrame(rows)
+
+
+def profiles_by_sex(sc: Scope) -> pd.DataFrame:
+    """Weighted component means, index and level shares of the year by band × sex.
+
+    One row per band and sex («ж», «м»), with ``n``; the suppression rule hides both sexes of a
+    band when one is hidden (the band's total is published in the profiles table).
+    """
+    rows = []
+    cur = sc.current
+    for b in [*BAND_ORDER, "Всего"]:
+        xb = cur if b == "Всего" else cur[cur["band"] == b]
+        for sex in ("ж", "м"):
+            x = xb[xb["sex"] == sex]
+            if not len(x):
+                continue
+            r = {"band": b, "sex": sex, "n": len(x)}
+            for col in sc.score_cols:
+                r[col] = weighted_mean_of(x, col, x["weight"]) if x[col].notna().any() else np.nan
+            r.update({k: v for k, v in _level_row(x, "band", b, sc.levels).items()
+                      if k in sc.levels})
+            rows.append(r)
+    return pd.DataFrame(rows, columns=["band", "sex", "n", *sc.score_cols, *sc.levels])
+
+
+def disagreed_items(resp: pd.DataFrame, inst: Instrument, *, top: int = 3) -> pd.DataFrame:
+    """The statements students of each band most often answer unfavourably.
+
+    An answer is unfavourable when it lies below the middle of the response scale once the
+    item's key is applied: «совершенно / скорее не согласен» with a direct statement, «скорее /
+    полностью согласен» with a reversed one, «нет» on the 1–4 form. The share is of the
+    students who answered the item (unweighted: item answers carry no weights of their own).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``band, rank, item, scale, scale_name, text, reverse, n, unfavourable_pct``, ``top``
+        rows per band, the most unfavourable first.
+    """
+    rows = []
+    for b in inst.band_ids:
+        r = resp[resp["band"] == b]
+        items = [i for s in inst.scales_for(b) for i in inst.items_for(b, s)
+                 if i in r.columns and r[i].notna().any()]
+        if not len(r) or not items:
+            continue
+        pct = keyed_percent(r, inst, items, b)
+        answered = np.isfinite(pct).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = 100 * (pct < 50).sum(axis=0) / answered
+        order = np.argsort(-np.nan_to_num(share, nan=-1), kind="stable")[:top]
+        for rank, j in enumerate(order, 1):
+            it = inst.item_by_id[items[j]]
+            rows.append({"band": b, "rank": rank, "item": it.id, "scale": it.scale,
+                         "scale_name": inst.scale_by_id[it.scale].name, "text": it.text,
+                         "reverse": it.reverse, "n": int(answered[j]),
+                         "unfavourable_pct": float(share[j])})
+    return pd.DataFrame(rows, columns=["band", "rank", "item", "scale", "scale_name", "text",
+                                       "reverse", "n", "unfavourable_pct"])
 
 
 def municipal_appendix(scores: pd.DataFrame, *, score: str = "total", weights: str | None = None,
