@@ -48,12 +48,13 @@ import pandas as pd
 
 from .errors import DataError
 from .fmt import fmt_int, fmt_num, fmt_p, fmt_pct
-from .options import options
+from .options import check_range, options
 from .region import municipality_names
 from .roadmap import REGION, MonitoringSpec, load_monitoring_spec, stage_of
 
 __all__ = ["ActivityAssociation", "aggregate", "change", "targets",
-           "composite_index", "activity_association", "conclusions", "criterion_table",
+           "composite_index", "rank_intervals", "activity_association", "conclusions",
+           "criterion_table",
            "municipal_criterion_table", "AGGREGATION_LEVELS"]
 
 AGGREGATION_LEVELS = ("municipality", "region")
@@ -77,7 +78,9 @@ def aggregate(forms: pd.DataFrame, spec: MonitoringSpec | None = None,
     -------
     DataFrame
         Tidy: year, level, unit, unit_name, criterion, indicator, measure, kind, stat, value,
-        n_yes (yes/no only), per_1000 (counts only), n_schools (schools with the cell filled),
+        n_yes (yes/no only), per_1000 (counts only), size_ratio (counts only: observed over the
+        count usual for schools of their sizes, see :func:`_size_ratio`), n_schools (schools with
+        the cell filled),
         n_students (their students).
 
     Notes
@@ -111,6 +114,7 @@ def aggregate(forms: pd.DataFrame, spec: MonitoringSpec | None = None,
     key = pd.MultiIndex.from_frame(out[["year", "unit", "measure"]])
     out["per_1000"] = np.where(kind == "count", 1000 * snx_count.reindex(key).to_numpy()
                                / out["sn"].where(out["sn"] > 0).to_numpy(), np.nan)
+    out["size_ratio"] = _size_ratio(long, key, kind)
     out["stat"] = kind.map({"count": "сумма", "yesno": "доля ОО с «да», %",
                             "percent": "% обучающихся (взвешенный)"})
     out["n_schools"] = out["k"].astype(int)
@@ -123,7 +127,35 @@ def aggregate(forms: pd.DataFrame, spec: MonitoringSpec | None = None,
     order = {c: i for i, c in enumerate(meas.index)}
     out = out.sort_values(["year", "unit", "measure"], key=lambda s: s.map(order) if s.name == "measure" else s)
     return out[["year", "level", "unit", "unit_name", "criterion", "indicator", "measure", "kind", "stat",
-                "value", "n_yes", "per_1000", "n_schools", "n_students"]].reset_index(drop=True)
+                "value", "n_yes", "per_1000", "size_ratio", "n_schools", "n_students"]
+               ].reset_index(drop=True)
+
+
+def _size_ratio(long: pd.DataFrame, key: pd.MultiIndex, kind: pd.Series) -> np.ndarray:
+    """Σ observed / Σ expected counts of a unit's schools, the expectation given school size.
+
+    Counts grow with a school's size, but less than in proportion (a school of 1 000 does not
+    hold three times the events of one of 300). The expectation is the year's size curve of the
+    measure over all schools given, log(x + ½) = a + b·log n by least squares, rescaled so that
+    the expected counts sum to the observed ones; a unit at 1 has the activity usual for schools
+    of its size (indirect standardisation; Breslow & Day, Statistical Methods in Cancer Research
+    II, 1987, ch. 2). Units whose schools' sizes are unknown get NaN.
+    """
+    c = long[(long["kind"] == "count") & (long["n_w"] > 0)].copy()
+    if c.empty:
+        return np.full(len(key), np.nan)
+    c["lx"], c["ln"] = np.log(c["x"] + 0.5), np.log(c["n_w"])
+    g = c.groupby(["year", "measure"])
+    mx, mn = g["lx"].transform("mean"), g["ln"].transform("mean")
+    c["dxdn"], c["dn2"] = (c["lx"] - mx) * (c["ln"] - mn), (c["ln"] - mn) ** 2
+    sums = c.groupby(["year", "measure"])[["dxdn", "dn2"]].transform("sum")
+    b = (sums["dxdn"] / sums["dn2"].where(sums["dn2"] > 0)).fillna(0.0)
+    c["e"] = np.exp(b * (c["ln"] - mn))
+    c["e"] *= c.groupby(["year", "measure"])["x"].transform("sum") / \
+        c.groupby(["year", "measure"])["e"].transform("sum")
+    u = c.groupby(["year", "unit", "measure"])[["x", "e"]].sum()
+    ratio = (u["x"] / u["e"].where(u["e"] > 0)).reindex(key).to_numpy()
+    return np.where(kind.to_numpy() == "count", ratio, np.nan)
 
 
 def change(agg: pd.DataFrame, years: Iterable[int] | int | None = None,
@@ -236,8 +268,14 @@ def targets(agg: pd.DataFrame, spec: MonitoringSpec | None = None) -> pd.DataFra
 def composite_index(agg: pd.DataFrame, spec: MonitoringSpec | None = None) -> pd.DataFrame:
     """Rank municipalities per criterion and overall with the spec's documented method.
 
-    For every composite indicator's primary measure, the municipal value (share, or count per
-    1 000 students) becomes a within-year percentile rank
+    For every composite indicator's primary measure, the municipal value becomes a within-year
+    percentile rank. The value is normalised by the unit it is counted in: shares and yes/no
+    shares as they are; counts — all of them counted by schools (agreements, teachers, events,
+    publications) — as the ratio of the municipality's count to the count usual for schools of
+    their sizes (``size_ratio`` of :func:`aggregate`). Counts grow with school size less than in
+    proportion: per 1 000 students put every large city school below a small rural one (in the
+    sample the 16 city districts took the bottom 20 places), per school the other way round
+    (the city districts took the top 10); neither was planted.
 
     .. math:: P = 100\\,(r - 1)/(m - 1)
 
@@ -263,7 +301,7 @@ def composite_index(agg: pd.DataFrame, spec: MonitoringSpec | None = None) -> pd
     if a.empty:
         raise DataError("нет муниципальных значений показателей для сводного индекса; передайте "
                         "aggregate(..., level='municipality').")
-    a["metric"] = np.where(a["kind"] == "count", a["per_1000"], a["value"])
+    a["metric"] = np.where(a["kind"] == "count", a["size_ratio"], a["value"])
     a = a[a["metric"].notna()]
     r = a.groupby(["year", "measure"])["metric"].rank(method="average")
     m = a.groupby(["year", "measure"])["metric"].transform("size")
@@ -286,6 +324,55 @@ def composite_index(agg: pd.DataFrame, spec: MonitoringSpec | None = None) -> pd
     return out.sort_values(["year", "criterion", "rank", "unit"])[
         ["year", "unit", "unit_name", "criterion", "criterion_name", "index", "rank", "n_indicators"]
     ].reset_index(drop=True)
+
+
+def rank_intervals(forms: pd.DataFrame, year: int, spec: MonitoringSpec | None = None, *,
+                   replicates: int = 200, seed: int = 20260, level: float = 0.95) -> pd.DataFrame:
+    """The uncertainty of the municipalities' overall rank: intervals by resampling schools.
+
+    Each replicate draws, within every municipality, as many schools as it reported, with
+    replacement (the schools are the sampled units of a municipality's value), recomputes the
+    aggregates and :func:`composite_index`, and records each municipality's overall rank; the
+    interval is the central ``level`` range of the replicate ranks. As PISA reports ranks: a
+    municipality is placed by the range of ranks it could hold, not by one rank (OECD, PISA 2018
+    Results, Vol. I, Annex A3).
+
+    Parameters
+    ----------
+    forms : DataFrame
+        The school-level monitoring forms (:func:`~proforient_diag.sources.load_monitoring`).
+    year : int
+    spec : MonitoringSpec, optional
+    replicates : int, default 200
+    seed : int, default 20260
+    level : float, default 0.95
+
+    Returns
+    -------
+    DataFrame
+        unit, unit_name, rank, rank_low, rank_high, index.
+    """
+    spec = spec or load_monitoring_spec()
+    check_range("replicates", replicates, low=2, high=100_000, integer=True)
+    check_range("level", level, low=0.5, high=1, high_open=True)
+    f = forms[forms["year"] == year].reset_index(drop=True)
+    base = composite_index(aggregate(f, spec, "municipality"), spec)
+    base = base[(base["year"] == year) & (base["criterion"] == 0)]
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(f["municipality_code"].to_numpy() == m)
+              for m in pd.unique(f["municipality_code"])]
+    ranks = []
+    for _ in range(replicates):
+        idx = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
+        boot = f.iloc[idx].reset_index(drop=True)
+        ci = composite_index(aggregate(boot, spec, "municipality"), spec)
+        ranks.append(ci[(ci["year"] == year) & (ci["criterion"] == 0)].set_index("unit")["rank"])
+    r = pd.concat(ranks, axis=1)
+    tail = (1 - level) / 2
+    out = base[["unit", "unit_name", "rank", "index"]].set_index("unit")
+    out["rank_low"] = r.quantile(tail, axis=1, interpolation="lower").reindex(out.index)
+    out["rank_high"] = r.quantile(1 - tail, axis=1, interpolation="higher").reindex(out.index)
+    return out.reset_index()[["unit", "unit_name", "rank", "rank_low", "rank_high", "index"]]
 
 
 # -- tables of the note ---------------------------------------------------------------------------
@@ -498,7 +585,7 @@ def activity_association(scores: pd.DataFrame, forms: pd.DataFrame, *, municipal
                     var_m = float(r.cov_re.iloc[0, 0])
                     if r.converged and not bad_conv and var_m > 1e-6:
                         res = r
-                        structure = ("MixedLM: случайные свободные члены школ, вложенных в муниципалитеты; "
+                        structure = ("Смешанная (многоуровневая) модель: случайные свободные члены школ, вложенных в муниципалитеты; "
                                      "фиксированные эффекты параллели и года")
                         var_s = float(r.vcomp[0])
                 except (np.linalg.LinAlgError, ValueError):
@@ -509,7 +596,7 @@ def activity_association(scores: pd.DataFrame, forms: pd.DataFrame, *, municipal
                 res = smf.mixedlm(formula, d, groups=d["school_id"]).fit(reml=True)
             note = (" (компонента муниципалитета не оценена: модель не сошлась или дисперсия "
                     "муниципалитетов на границе)" if municipality_vc else "")
-            structure = "MixedLM: случайные свободные члены школ; фиксированные эффекты параллели и года" + note
+            structure = "Смешанная (многоуровневая) модель: случайные свободные члены школ; фиксированные эффекты параллели и года" + note
             var_s, var_m = float(res.cov_re.iloc[0, 0]), np.nan
         ci = res.conf_int()
         for t in terms.split(" + "):
@@ -530,11 +617,33 @@ def activity_association(scores: pd.DataFrame, forms: pd.DataFrame, *, municipal
     return ActivityAssociation(pd.DataFrame(coef_rows), pd.DataFrame(fit_rows), f.reset_index(drop=True))
 
 
+def _rating_sentences(ranks: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """What the rating licenses: the municipalities whose whole rank interval is in the top or
+    the bottom third; otherwise that the ranks do not separate them."""
+    m = len(ranks)
+    top = ranks[ranks["rank_high"] <= m / 3].sort_values("rank")["unit_name"].tolist()
+    bottom = ranks[ranks["rank_low"] > 2 * m / 3].sort_values("rank")["unit_name"].tolist()
+    width = float((ranks["rank_high"] - ranks["rank_low"]).median())
+    concl = [f"Места муниципалитетов по сводному индексу неустойчивы: при повторных расчётах по "
+             f"случайным наборам их школ место меняется в пределах {fmt_int(width)} позиций "
+             "(медиана 95 % интервалов)."]
+    if top:
+        concl.append("Во всех расчётах в верхней трети рейтинга: " + ", ".join(top) + ".")
+    if bottom:
+        concl.append("Во всех расчётах в нижней трети рейтинга: " + ", ".join(bottom) + ".")
+        return concl, [f"Организовать методическую поддержку муниципалитетов, устойчиво "
+                       f"находящихся в нижней трети рейтинга ({', '.join(bottom)})"
+                       + (f", и обмен опытом с лидерами ({', '.join(top)})." if top else ".")]
+    concl.append("Ни один муниципалитет не находится в нижней трети рейтинга устойчиво: называть "
+                 "отстающих по рейтингу оснований нет.")
+    return concl, []
+
+
 # -- conclusions -----------------------------------------------------------------------------------
 
 def conclusions(agg: pd.DataFrame, year: int, *, spec: MonitoringSpec | None = None,
                 completeness_table: pd.DataFrame | None = None,
-                composite: pd.DataFrame | None = None,
+                ranks: pd.DataFrame | None = None,
                 association: ActivityAssociation | None = None,
                 min_change: float = 1.0) -> tuple[list[str], list[str]]:
     """Conclusions and recommendations, each sentence generated from the numbers it states.
@@ -548,8 +657,9 @@ def conclusions(agg: pd.DataFrame, year: int, *, spec: MonitoringSpec | None = N
     spec : MonitoringSpec, optional
     completeness_table : DataFrame, optional
         :func:`completeness`.
-    composite : DataFrame, optional
-        :func:`composite_index`.
+    ranks : DataFrame, optional
+        :func:`rank_intervals` of ``year``: municipalities are named as leaders or as lagging only
+        when their whole rank interval lies in the top or bottom third.
     association : ActivityAssociation, optional
     min_change : float
         Changes smaller than this (percentage points for shares, per 1 000 students for counts)
@@ -608,15 +718,10 @@ def conclusions(agg: pd.DataFrame, year: int, *, spec: MonitoringSpec | None = N
                 label = r.indicator if r.indicator in ind.index else "участие в региональном плане (п. 4.1)"
                 recs.append(f"Приоритет — показатель {label}: до цели {fmt_num(r.target, 0)} % не хватает "
                             f"{fmt_num(r.gap, 1)} п. п.")
-    if composite is not None:
-        cy = composite[(composite["year"] == year) & (composite["criterion"] == 0)].sort_values("rank")
-        if len(cy) >= 6:
-            top = ", ".join(cy["unit_name"].head(3))
-            bottom = ", ".join(cy["unit_name"].tail(3))
-            concl.append(f"По сводному индексу (процентильные ранги, равные веса критериев) выше всех "
-                         f"муниципалитеты: {top}; ниже всех: {bottom}.")
-            recs.append(f"Организовать методическую поддержку муниципалитетов с наименьшим сводным "
-                        f"индексом ({bottom}) и обмен опытом с лидерами ({top}).")
+    if ranks is not None and len(ranks) >= 6:
+        concl_r, recs_r = _rating_sentences(ranks)
+        concl += concl_r
+        recs += recs_r
     if association is not None:
         c = association.coefficients.set_index(["model", "term"]).loc[("composite", "activity_b")]
         if c["p"] < 0.05 and c["ci_low"] > 0:

@@ -13,6 +13,7 @@ import pytest
 from proforient_diag.errors import DiagError, FormError
 from proforient_diag.forms import read_forms, write_form_template
 from proforient_diag.monitoring import (activity_association, aggregate, change, composite_index,
+                                        rank_intervals,
                                         conclusions, targets)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,7 +222,7 @@ def test_targets_and_composite_by_hand(spec):
 
 def test_conclusions_only_state_the_numbers(agg, sample, spec):
     concl, recs = conclusions(agg, 2026, spec=spec, completeness_table=sample.completeness,
-                              composite=composite_index(agg, spec))
+                              ranks=rank_intervals(sample.forms, 2026, spec, replicates=20))
     comp = sample.completeness.set_index(["year", "level"]).loc[(2026, "region")]
     from proforient_diag.fmt import fmt_int, fmt_pct
     assert concl[0] == (f"В 2026 году форму мониторинга представили {fmt_int(comp['received'])} из "
@@ -232,6 +233,51 @@ def test_conclusions_only_state_the_numbers(agg, sample, spec):
     assert f"{v:.1f}".replace(".", ",") in line41 and "рост за год" in line41
     assert all(not c.endswith("..") for c in concl)
     assert any("4.1" in r for r in recs)
+
+
+def test_rating_does_not_separate_city_districts_from_municipal_districts(sample, spec):
+    """No urban/rural difference in activity is planted in the sample: a rating that normalises
+    counts by the unit they are counted in must not order the municipalities by settlement type
+    (per 1 000 students put the 16 city districts in the bottom 20 places; per school, in the top
+    10). A rank test of the overall index, city districts against municipal districts, each year
+    of the third stage."""
+    from scipy import stats
+
+    agg = aggregate(sample.forms, spec, "municipality")
+    ci = composite_index(agg, spec)
+    for year in (2025, 2026):
+        o = ci[(ci["year"] == year) & (ci["criterion"] == 0)]
+        city = o["unit_name"].str.contains("городской округ")
+        assert 10 < city.sum() < len(o) - 10
+        p = stats.mannwhitneyu(o.loc[city, "index"], o.loc[~city, "index"]).pvalue
+        assert p > 0.05, (year, p)
+
+
+def test_size_ratio_by_hand(spec):
+    # one count measure, four schools: sizes 100, 100, 400, 400; counts 1, 3, 2, 6
+    forms = pd.DataFrame({"year": 2020, "school_id": ["MO01-001", "MO01-002", "MO02-001", "MO02-002"],
+                          "municipality_code": ["MO01", "MO01", "MO02", "MO02"],
+                          "n_students": [100.0, 100.0, 400.0, 400.0], "i1_4": [1.0, 3.0, 2.0, 6.0]})
+    a = aggregate(forms, spec, "municipality").set_index("unit")
+    lx, ln = np.log(np.array([1, 3, 2, 6]) + 0.5), np.log([100, 100, 400, 400])
+    b = np.sum((lx - lx.mean()) * (ln - ln.mean())) / np.sum((ln - ln.mean()) ** 2)
+    e = np.exp(b * (ln - ln.mean()))
+    e *= 12 / e.sum()
+    assert a.loc["MO01", "size_ratio"] == pytest.approx(4 / (e[0] + e[1]))
+    assert a.loc["MO02", "size_ratio"] == pytest.approx(8 / (e[2] + e[3]))
+
+
+def test_rank_intervals_hold_the_rank_and_the_rating_names_only_what_they_license(sample, spec, agg):
+    ri = rank_intervals(sample.forms, 2026, spec, replicates=30)
+    assert len(ri) == 34 and ((ri["rank_low"] <= ri["rank"]) & (ri["rank"] <= ri["rank_high"])).all()
+    assert (ri["rank_high"] - ri["rank_low"]).median() >= 5    # one or two schools per municipality
+    concl, recs = conclusions(agg, 2026, spec=spec, ranks=ri)
+    m = len(ri)
+    bottom = ri[ri["rank_low"] > 2 * m / 3]["unit_name"]
+    named = [r for r in recs if "нижней трети" in r]
+    assert bool(named) == bool(len(bottom))
+    if len(bottom):
+        assert all(n in named[0] for n in bottom)
 
 
 # -- validation messages -------------------------------------------------------------------------
