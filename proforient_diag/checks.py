@@ -26,7 +26,7 @@ from .sources import load_waves
 __all__ = ["keyed_items", "years_in_force", "prepare_check", "CheckData", "sample_table",
            "item_table", "run_health", "reliability_table", "reliability_long", "structure_model", "dimensionality", "Dimensionality",
            "structure_cfa", "scale_fit_table", "invariance_table", "dif_table",
-           "information_curves", "verdict_table", "rules_ru"]
+           "information_curves", "verdict_table", "rules_ru", "scale_names", "sources"]
 
 
 def keyed_items(responses: pd.DataFrame, instrument: Instrument, band: str) -> pd.DataFrame:
@@ -134,6 +134,41 @@ def sample_table(check: CheckData) -> pd.DataFrame:
     return t.rename(columns={"ж": "Девушки", "м": "Юноши"})
 
 
+def scale_names(values) -> list[str]:
+    """Russian names of scale ids («MOT» → «Мотивационно-ценностный»), for the notes' tables;
+    values that are not scale ids are kept."""
+    names = {sc.id: sc.name.replace(" компонент", "") for sc in load_instrument().scales}
+    return [names.get(v, v) for v in values]
+
+
+def _ru_scales(t: pd.DataFrame, col: str = "Шкала") -> pd.DataFrame:
+    if col in t.columns:
+        t = t.copy()
+        t[col] = scale_names(t[col])
+    return t
+
+
+#: The literature of the note's methods (after the decision rules' sources), and the R
+#: packages whose results the kit's statistics reproduce (checked in ``tests/reference/``).
+METHOD_SOURCES = (
+    "Hu L., Bentler P. M. Cutoff criteria for fit indexes in covariance structure analysis // "
+    "Structural Equation Modeling. 1999. Vol. 6, no. 1. P. 1–55.",
+    "Chen F. F. Sensitivity of goodness of fit indexes to lack of measurement invariance // "
+    "Structural Equation Modeling. 2007. Vol. 14, no. 3. P. 464–504.",
+    "Revelle W. psych: Procedures for Psychological, Psychometric, and Personality Research "
+    "(пакет R; те же расчёты α, ω, статистик пунктов, полихорических корреляций и факторного "
+    "анализа).",
+    "Rosseel Y. lavaan: An R Package for Structural Equation Modeling // Journal of Statistical "
+    "Software. 2012. Vol. 48, no. 2 (те же оценки конфирматорных моделей и инвариантности).",
+)
+
+
+def sources() -> list[str]:
+    """The literature of the note: the decision rules' sources, numbered as the rules table
+    cites them («[1]»), then :data:`METHOD_SOURCES`."""
+    return list(dict.fromkeys([*rules_table()["source"], *METHOD_SOURCES]))
+
+
 _ITEM_COLS = {"scale": "Шкала", "item": "Пункт", "text": "Формулировка", "reverse": "Обратный",
               "n": "n", "mean": "Среднее", "sd": "SD", "share_floor": "Мин. категория, %",
               "share_ceiling": "Макс. категория, %", "r_drop": "r с остальными",
@@ -156,7 +191,7 @@ def item_table(check: CheckData) -> pd.DataFrame:
     t["reverse"] = t["item"].map(lambda i: "да" if check.instrument.item_by_id[i].reverse else "")
     for c in ("share_floor", "share_ceiling"):
         t[c] = 100 * t[c]
-    return t[list(_ITEM_COLS)].rename(columns=_ITEM_COLS)
+    return _ru_scales(t[list(_ITEM_COLS)].rename(columns=_ITEM_COLS))
 
 
 def run_health(check: CheckData, groups=("sex", "band", "year"), *, n_boot: int = 100,
@@ -170,7 +205,7 @@ def reliability_table(health: HealthResult) -> pd.DataFrame:
     """α with Feldt and Duhachek 95 % CIs and one-factor ω_total with its bootstrap CI."""
     s = health.scales
     return pd.DataFrame({
-        "Шкала": s["scale"], "n": s["n"], "Пунктов": s["k"], "α": s["alpha"],
+        "Шкала": scale_names(s["scale"]), "n": s["n"], "Пунктов": s["k"], "α": s["alpha"],
         "α: ДИ Фельдта": [_ci(a, b) for a, b in zip(s["alpha_feldt_low"], s["alpha_feldt_high"])],
         "α: ДИ Духачека": [_ci(a, b) for a, b in zip(s["alpha_duhachek_low"], s["alpha_duhachek_high"])],
         "ω общая": s["omega"],
@@ -182,15 +217,27 @@ def reliability_table(health: HealthResult) -> pd.DataFrame:
 def reliability_long(health: HealthResult) -> pd.DataFrame:
     """Tidy α and ω with CIs for a point-range figure: scale, coefficient, value, low, high."""
     s = health.scales
-    a = pd.DataFrame({"scale": s["scale"], "coefficient": "α (ДИ Фельдта)", "value": s["alpha"],
+    a = pd.DataFrame({"scale": scale_names(s["scale"]), "coefficient": "α (ДИ Фельдта)", "value": s["alpha"],
                       "low": s["alpha_feldt_low"], "high": s["alpha_feldt_high"]})
-    o = pd.DataFrame({"scale": s["scale"], "coefficient": "ω общая (бутстреп)", "value": s["omega"],
+    o = pd.DataFrame({"scale": scale_names(s["scale"]), "coefficient": "ω общая (бутстреп)", "value": s["omega"],
                       "low": s["omega_low"], "high": s["omega_high"]})
     return pd.concat([a, o], ignore_index=True)
 
 
 def _ci(lo, hi) -> str:
     return fmt_ci(lo, hi)
+
+
+def _factor_names(loadings: pd.DataFrame, intended: pd.Series) -> dict:
+    """Name each factor by the scale whose items load on it most (mean |loading|); a scale that
+    dominates two factors gets «(2)» on the second, so the reader sees a split scale."""
+    out, used = {}, {}
+    for f in loadings.columns:
+        mean = loadings[f].abs().groupby(intended).mean().drop("", errors="ignore")
+        name = scale_names([mean.idxmax()])[0] if len(mean) else str(f)
+        used[name] = used.get(name, 0) + 1
+        out[f] = f"Фактор «{name}»" + (f" ({used[name]})" if used[name] > 1 else "")
+    return out
 
 
 @dataclass(frozen=True)
@@ -228,7 +275,9 @@ class Dimensionality:
         """Pattern loadings with the intended scale of each item."""
         L = self.efa.loadings.copy()
         owner = {i: s for s, its in scales.items() for i in its}
-        L.insert(0, "Шкала", [owner.get(i, "") for i in L.index])
+        intended = pd.Series([owner.get(i, "") for i in L.index], index=L.index)
+        L = L.rename(columns=_factor_names(L, intended))
+        L.insert(0, "Шкала", scale_names(intended))
         L.insert(0, "Пункт", L.index)
         L["h²"] = self.efa.communalities.reindex(L.index).to_numpy()
         return L.reset_index(drop=True)
@@ -273,9 +322,9 @@ def structure_cfa(check: CheckData):
 def scale_fit_table(health: HealthResult) -> pd.DataFrame:
     """One-factor CFA of each scale (from the health check) against Hu–Bentler cut-offs."""
     s = health.scales
-    return pd.DataFrame({"Шкала": s["scale"], "N (полные ответы)": s["cfa_n"], "CFI": s["cfa_cfi"],
+    return pd.DataFrame({"Шкала": scale_names(s["scale"]), "N (полные ответы)": s["cfa_n"], "CFI": s["cfa_cfi"],
                          "TLI": s["cfa_tli"], "RMSEA": s["cfa_rmsea"], "SRMR": s["cfa_srmr"],
-                         "Hu–Bentler выполнены": np.where((s["cfa_cfi"] >= .95) & (s["cfa_tli"] >= .95)
+                         "Критерии Ху и Бентлера выполнены": np.where((s["cfa_cfi"] >= .95) & (s["cfa_tli"] >= .95)
                                                           & (s["cfa_rmsea"] <= .06) & (s["cfa_srmr"] <= .08),
                                                           "да", "нет")})
 
@@ -290,7 +339,7 @@ def invariance_table(health: HealthResult, group: str | None = None) -> pd.DataF
     if group is not None:
         inv = inv[inv["group"] == group]
     sup = inv["supported"].map(lambda v: "" if not isinstance(v, (bool, np.bool_)) else ("да" if v else "нет"))
-    return pd.DataFrame({"Шкала": inv["scale"], "Группа": inv["group"].map(_GROUP_RU),
+    return pd.DataFrame({"Шкала": scale_names(inv["scale"]), "Группа": inv["group"].map(_GROUP_RU),
                          "Группы": inv["groups"], "Уровень": inv["level"].map(_LEVEL_RU),
                          "N": inv["n"], "CFI": inv["cfi"], "RMSEA": inv["rmsea"], "SRMR": inv["srmr"],
                          "ΔCFI": inv["delta_cfi"], "ΔRMSEA": inv["delta_rmsea"],
@@ -303,7 +352,7 @@ def dif_table(health: HealthResult) -> pd.DataFrame:
     if d.empty:
         return pd.DataFrame(columns=["Шкала", "Пункт", "n (юн.)", "n (дев.)", "χ² Мантела",
                                      "p", "SMD", "SMD/SD", "Класс ETS"])
-    return pd.DataFrame({"Шкала": d["scale"], "Пункт": d["item"], "n (референтная)": d["n_reference"],
+    return pd.DataFrame({"Шкала": scale_names(d["scale"]), "Пункт": d["item"], "n (референтная)": d["n_reference"],
                          "n (фокальная)": d["n_focal"], "χ² Мантела": d["statistic"], "p": d["p_value"],
                          "SMD": d["smd"], "SMD/SD": d["smd_sd"], "Класс ETS": d["class"]})
 
@@ -319,7 +368,7 @@ def information_curves(check: CheckData, health: HealthResult | None = None,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             g = grm(check.items[its], se="none")
-        parts.append(g.item_information(theta).assign(scale=s))
+        parts.append(g.item_information(theta).assign(scale=scale_names([s])[0]))
     out = pd.concat(parts, ignore_index=True)
     if health is not None:
         v = health.items.set_index("item")["verdict_ru"]
@@ -332,12 +381,12 @@ def verdict_table(health: HealthResult, kind: str = "item") -> pd.DataFrame:
     """Verdicts with reasons, Russian headers; ``kind`` "item" or "scale"."""
     if kind == "item":
         t = health.items
-        return pd.DataFrame({"Шкала": t["scale"], "Пункт": t["item"], "Решение": t["verdict_ru"],
+        return pd.DataFrame({"Шкала": scale_names(t["scale"]), "Пункт": t["item"], "Решение": t["verdict_ru"],
                              "r с остальными": t["r_drop"], "Макс. категория, %": 100 * t["share_ceiling"],
                              "α без пункта": t["alpha_if_dropped"], "a (ГО)": t["grm_a"],
                              "DIF по полу": t["dif_class"], "Причины": t["reasons"]})
     t = health.scales
-    return pd.DataFrame({"Шкала": t["scale"], "Решение": t["verdict_ru"], "α": t["alpha"],
+    return pd.DataFrame({"Шкала": scale_names(t["scale"]), "Решение": t["verdict_ru"], "α": t["alpha"],
                          "ω": t["omega"], "CFI": t["cfa_cfi"], "RMSEA": t["cfa_rmsea"],
                          "Причины": t["reasons"]})
 
@@ -345,6 +394,13 @@ def verdict_table(health: HealthResult, kind: str = "item") -> pd.DataFrame:
 def rules_ru() -> pd.DataFrame:
     """The decision rules with Russian headers."""
     r = rules_table()
-    return pd.DataFrame({"Объект": r["applies"], "Что проверяется": r["what"],
-                         f"«{VERDICTS_RU['revise']}»": r["revise"],
-                         f"«{VERDICTS_RU['drop']}»": r["drop"], "Источник": r["source"]})
+    number = {src: i for i, src in enumerate(sources(), 1)}
+
+    def comma(col):
+        return col.astype(str).str.replace(r"(?<=\d)\.(?=\d)", ",", regex=True).str.replace(
+            r"(?<=\d)%", "\u00a0%", regex=True)
+
+    return pd.DataFrame({"Объект": r["applies"], "Что проверяется": comma(r["what"]),
+                         f"«{VERDICTS_RU['revise']}»": comma(r["revise"]),
+                         f"«{VERDICTS_RU['drop']}»": comma(r["drop"]),
+                         "Источник": [f"[{number[x]}]" for x in r["source"]]})

@@ -87,7 +87,7 @@ def test_grm_discrimination(a, expected):
     verdict, reasons, _ = item_verdict(_row(grm_a=a))
     assert verdict == expected
     if expected != "keep":
-        assert "Baker 2001" in reasons
+        assert "по Бейкеру" in reasons
 
 
 def test_worst_verdict_wins_and_all_reasons_listed():

@@ -123,7 +123,8 @@ RULES: dict[str, dict] = {
                         drop=f"α или ω < {REL_DROP}", what="надёжность (групповая отчётность)",
                         source="Nunnally & Bernstein (1994); George & Mallery (2003)"),
     "fit": dict(applies="шкала", revise=f"CFI < {CFI_MIN} или RMSEA > {RMSEA_MAX}", drop="",
-                what="согласие однофакторной модели шкалы (КФА, ML)",
+                what="согласие однофакторной модели шкалы (конфирматорный факторный анализ, "
+                     "метод максимального правдоподобия)",
                 source="Bentler & Bonett (1980); Browne & Cudeck (1993)"),
     "invariance": dict(applies="шкала", revise="метрическая или скалярная не подтверждена",
                        drop="", what="инвариантность по полу, годам, параллелям",
@@ -212,7 +213,7 @@ def item_verdict(row) -> tuple[str, str, dict]:
         flags["flag_grm_a"] = True
         reasons.append(f"слабая дискриминация в модели градуированных ответов: a = {fmt_num(a)} "
                        f"< {fmt_num(GRM_A_VERY_LOW if v == 'drop' else GRM_A_LOW)} "
-                       f"(Baker 2001: «{'очень низкая' if v == 'drop' else 'низкая'}»)")
+                       f"(по Бейкеру: «{'очень низкая' if v == 'drop' else 'низкая'}»)")
     return _worst(out), "; ".join(reasons), flags
 
 
@@ -354,6 +355,7 @@ class HealthResult:
     invariance: pd.DataFrame = field(repr=False)
     dif: pd.DataFrame = field(repr=False)
     notes: tuple = ()
+    scale_names: dict = field(default_factory=dict, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """All verdicts, tidy: ``band``, ``scale``, ``item`` (NaN for a scale), ``kind``
@@ -381,7 +383,8 @@ class HealthResult:
             for _, r in bad.iterrows():
                 line += f" {r['item']} ({r['verdict_ru']}): {r['reasons']}."
             bad_sc = sc[sc["verdict"] != "keep"]
-            line += (" Шкалы к доработке: " + ", ".join(bad_sc["scale"]) + "."
+            line += (" Шкалы к доработке: " + ", ".join(
+                f"«{self.scale_names.get(x, x)}»" for x in bad_sc["scale"]) + "."
                      if len(bad_sc) else " Все шкалы можно оставить.")
             lines.append(line)
         lines.extend(self.notes)
@@ -687,7 +690,7 @@ def instrument_health(responses: pd.DataFrame, instrument, groups=_GROUPS, *,
                 dif_tabs.append(drows)
     if "band" in groups and len(bands) >= 2:
         inv_rows.extend(_band_invariance(instrument, bands, keyed_all, notes))
-    return _assemble(item_tabs, scale_rows, inv_rows, dif_tabs, notes)
+    return _assemble(item_tabs, scale_rows, inv_rows, dif_tabs, notes, instrument)
 
 
 def _band_invariance(instrument, bands, keyed_all, notes) -> list[dict]:
@@ -711,7 +714,7 @@ def _band_invariance(instrument, bands, keyed_all, notes) -> list[dict]:
     return out
 
 
-def _assemble(item_tabs, scale_rows, inv_rows, dif_tabs, notes) -> HealthResult:
+def _assemble(item_tabs, scale_rows, inv_rows, dif_tabs, notes, instrument) -> HealthResult:
     """Verdicts of items and scales from the checks' tables."""
     items = pd.concat(item_tabs, ignore_index=True)
     verdicts = [item_verdict(r) for r in items.to_dict("records")]
@@ -741,4 +744,6 @@ def _assemble(item_tabs, scale_rows, inv_rows, dif_tabs, notes) -> HealthResult:
         front = ["band", "scale", "focal", "reference"]
         dif_tab = dif_tab[front + [c for c in dif_tab.columns if c not in front]]
     return HealthResult(items=items, scales=scales, invariance=inv, dif=dif_tab,
-                        notes=tuple(dict.fromkeys(notes)))
+                        notes=tuple(dict.fromkeys(notes)),
+                        scale_names={sc.id: sc.name.replace(" компонент", "")
+                                     for sc in instrument.scales})
