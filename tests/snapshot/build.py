@@ -74,7 +74,8 @@ def diagnostics_values(waves, municipality=None) -> dict:
 
 def monitoring_values(store: Path) -> dict:
     from proforient_diag.monitoring import (activity_association, aggregate, change,
-                                            composite_index, conclusions, targets)
+                                            composite_index, conclusions, rank_intervals,
+                                            targets)
     from proforient_diag.roadmap import load_monitoring_spec
     from proforient_diag.sources import load_monitoring, load_waves
 
@@ -87,7 +88,7 @@ def monitoring_values(store: Path) -> dict:
     waves = load_waves(SAMPLES, range(YEAR - 2, YEAR + 1), store_path=store, key=KEY)
     assoc = activity_association(waves.scores, forms)
     concl, recs = conclusions(agg, YEAR, spec=spec, completeness_table=res.completeness,
-                              composite=ci, association=assoc)
+                              ranks=rank_intervals(forms, YEAR, spec), association=assoc)
     return {
         "monitoring/forms": _frame(forms), "monitoring/exclusions": _frame(res.exclusions),
         "monitoring/issues": _frame(res.issues), "monitoring/files": _frame(res.files),
