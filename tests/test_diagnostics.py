@@ -3,6 +3,8 @@ import dataclasses
 import json
 
 import numpy as np
+
+from proforient_diag.instrument import load_instrument
 import pandas as pd
 import pytest
 
@@ -316,7 +318,8 @@ def test_reliability_keeps_a_scale_alpha_cannot_be_computed(waves, weights):
     rel = d.reliability.set_index(["band", "scale"])
     row = rel.loc[("8-9", "MOT")]
     assert np.isnan(row["alpha"]) and row["n"] >= 10
-    assert row["verdict"] == "не вычислена: у пункта MOT01 нет разброса ответов"
+    text = load_instrument("psd", 2026).item_by_id["MOT01"].text.rstrip(".")
+    assert row["verdict"] == f"не вычислена: у утверждения «{text}» нет разброса ответов"
     assert row["flag"] != FLAG_HIDDEN
     # every band × scale of the form is listed
     assert set(rel.index.get_level_values("band")) == set(BAND_ORDER)

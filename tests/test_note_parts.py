@@ -184,3 +184,14 @@ def test_proofread_reports_latin_and_typography_of_a_folder(tmp_path):
     found = proofread_notes(tmp_path)
     assert found["problem"].tolist() == ["латинское слово «school_id»",
                                          "обычный пробел перед знаком процента"]
+
+
+def test_one_palette_for_bands_whatever_the_label():
+    from proforient_diag.errors import OptionError
+    from proforient_diag.report.theme import BAND_COLORS, band_palette
+
+    assert band_palette(["1–4 классы", "8-9", "10–11"]) == {
+        "1–4 классы": BAND_COLORS["1-4"], "8-9": BAND_COLORS["8-9"], "10–11": BAND_COLORS["10-11"]}
+    assert len(set(BAND_COLORS.values())) == 4
+    with pytest.raises(OptionError, match="band"):
+        band_palette(["12 классы"])

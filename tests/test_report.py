@@ -169,6 +169,16 @@ def test_write_index_from_note_results(note, tmp_path):
     assert TITLE in page and "готово" in page
 
 
+def test_index_lists_the_notes_an_earlier_run_left_in_the_folder(note):
+    _, out = note
+    page = write_index(out, [], "Справки").read_text(encoding="utf-8")
+    assert TITLE in page and "готово (в прежнем запуске)" in page
+    assert '<a href="smoke.pdf">PDF</a>' in page and "сформировано: 1" in page
+    again = write_index(out, pd.DataFrame([{"name": "smoke", "title": TITLE, "status": "ошибка",
+                                "error": "x", "outputs": ""}]), "Справки").read_text(encoding="utf-8")
+    assert "в прежнем запуске" not in again   # a note of this run is listed once, as this run left it
+
+
 # ----------------------------------------------------------------------------- batches
 
 

@@ -41,9 +41,10 @@ def reliability(resp: pd.DataFrame, inst: Instrument) -> pd.DataFrame:
                 continue
             pct = pd.DataFrame(keyed_percent(r, inst, items, b), columns=items, index=r.index)
             flat = [i for i in items if pct[i].nunique(dropna=True) < 2]
-            if flat:
-                what = (f"у пункта {flat[0]}" if len(flat) == 1 else
-                        f"у пунктов {', '.join(flat)}")
+            if flat:  # named by the statement: an official does not know the item codes
+                said = [f"«{inst.item_by_id[i].text.rstrip('.')}»" for i in flat]
+                what = (f"у утверждения {said[0]}" if len(said) == 1 else
+                        f"у утверждений {', '.join(said)}")
                 rows.append({**row, "verdict": f"не вычислена: {what} нет разброса ответов"})
                 continue
             try:

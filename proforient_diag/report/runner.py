@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as _dt
 import html as _html
+import json
 import multiprocessing
 import os
 import tempfile
@@ -311,8 +312,32 @@ def run_batch(jobs: Iterable[Mapping], *, n_jobs: int | None = None,
     return pd.DataFrame(rows, columns=columns)
 
 
+STATUS_EARLIER = "готово (в прежнем запуске)"
+
+
+def _notes_on_disk(output_dir: Path, known: set) -> list[dict]:
+    """Notes of the folder written by earlier runs (by their manifests), not in ``known``."""
+    out = []
+    for m in sorted(output_dir.glob("*.manifest.json")):
+        name = m.name[: -len(".manifest.json")]
+        if name in known:
+            continue
+        try:
+            man = json.loads(m.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        files = [output_dir / o["file"] for o in (man.get("outputs") or {}).values()
+                 if isinstance(o, dict) and (output_dir / str(o.get("file", ""))).is_file()]
+        if files:
+            out.append({"name": name, "title": (man.get("note") or {}).get("title", name),
+                        "status": STATUS_EARLIER, "error": "",
+                        "outputs": "; ".join(str(f) for f in files)})
+    return out
+
+
 def write_index(output_dir: str | Path, results, title: str) -> Path:
-    """Write ``index.html`` linking every note of a batch (Russian).
+    """Write ``index.html`` linking every note of a batch and every note of the folder that
+    an earlier run wrote (found by its manifest), so the page lists the year's notes on disk.
 
     Parameters
     ----------
@@ -334,6 +359,7 @@ def write_index(output_dir: str | Path, results, title: str) -> Path:
     else:
         records = [{"name": r.name, "title": r.title, "status": STATUS_OK, "error": "",
                     "outputs": "; ".join(str(p) for p in r.outputs.values())} for r in results]
+    records += _notes_on_disk(output_dir, {r.get("name") for r in records})
     esc = _html.escape
     rows = []
     for rec in records:
@@ -351,7 +377,7 @@ def write_index(output_dir: str | Path, results, title: str) -> Path:
                     f"<td>{' · '.join(links) or '—'}</td><td>{esc(str(status))}{cause}</td></tr>")
     from ..fmt import fmt_date, fmt_int
 
-    done = sum(1 for r in records if r.get("status") == STATUS_OK)
+    done = sum(1 for r in records if r.get("status") in (STATUS_OK, STATUS_EARLIER))
     body = (
         f"<h1>{esc(title)}</h1>"
         f"<p>Справок: {fmt_int(len(records))}, сформировано: {fmt_int(done)}. "
@@ -360,7 +386,7 @@ def write_index(output_dir: str | Path, results, title: str) -> Path:
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     page = ('<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8">'
-            f"<title>{esc(title)}</title><style>{template('note.css')}</style></head>"
+            f"<title>{esc(title)}</title><style>{template('note.css').replace('{{serif}}', 'serif')}</style></head>"
             f"<body><main>{body}</main></body></html>")
     return atomic_write(output_dir / "index.html",
                         lambda tmp: tmp.write_text(page, encoding="utf-8"))

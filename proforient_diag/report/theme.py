@@ -85,6 +85,28 @@ def level_palette(levels: Iterable[str]) -> dict[str, str]:
     return out
 
 
+#: One colour per band form, the same in every figure of every note (Okabe–Ito, colour-blind
+#: safe; Okabe M., Ito K. Color Universal Design, 2008).
+BAND_COLORS = {"1-4": "#E69F00", "5-7": "#56B4E9", "8-9": "#009E73", "10-11": "#CC79A7"}
+
+
+def band_palette(labels: Iterable[str]) -> dict[str, str]:
+    """Colours of the band forms for seaborn's ``palette=``, keyed by the labels as given
+    («8–9 классы», «8-9», «8–9»).
+
+    Examples
+    --------
+    >>> band_palette(["1–4 классы", "10-11"])
+    {'1–4 классы': '#E69F00', '10-11': '#CC79A7'}
+    """
+    out = {}
+    for label in labels:
+        key = str(label).split()[0].replace("–", "-")
+        check_option("band", key, tuple(BAND_COLORS))
+        out[label] = BAND_COLORS[key]
+    return out
+
+
 def _inline_figures() -> None:
     """In a Jupyter kernel, show figures inline whatever ``MPLBACKEND`` says.
 
