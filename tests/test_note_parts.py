@@ -162,11 +162,20 @@ def test_main_findings_point_to_sections_and_recommendations_to_findings(diag):
     assert [f.number for f in found] == list(range(1, len(found) + 1))
     assert all(f.section in SECTIONS.values() for f in found)
     text = " ".join(f.text for f in found)
+    assert found[0].text.startswith("Индекс самоопределения в регионе растёт")
     assert "когнитивный" in text           # the planted weakest component, found within bands
     assert "Всего" not in text
     rec = recommendations(diag, found)
     assert set(rec["addressee"]) == set(ADDRESSEES)
     assert set(rec["finding"]) <= {f.number for f in found}
+
+
+def test_a_municipal_note_on_one_school_says_so_first():
+    d = diagnose(load_waves("data_samples", range(2018, 2027)), 2026, municipality="MO21")
+    found = key_findings(d)
+    assert found[0].text.startswith("Оценки муниципального образования основаны на ответах "
+                                    "обучающихся одной школы (44 обучающихся)")
+    assert "«Крапивинский муниципальный округ»" in found[1].text and len(found) <= 7
 
 
 def test_the_notebook_headings_are_the_sections_findings_point_to():

@@ -97,27 +97,34 @@ def _unreliable(diag) -> set[tuple[str, str]]:
     return set(zip(low["band"], low["scale"]))
 
 
+def _where(diag) -> str:
+    """« в муниципальном образовании «…»» in a municipal note, "" in the regional one."""
+    return (f" в муниципальном образовании «{diag.municipality_name}»" if diag.municipality
+            else " в регионе")
+
+
 def _trend_or_change(diag) -> str | None:
+    where = _where(diag)
     sl = diag.trend_slope.iloc[0] if len(diag.trend_slope) else None
     if sl is not None and bool(sl.get("all_linked", False)) and len(diag.trend_years) >= 3:
         v = change_verdict(sl["ci_low_total"], sl["ci_high_total"], sl["p_total"])
         first = int(min(diag.trend_years["year"]))
         if v == "нет":
-            return (f"За {first}–{diag.year} годы индекс самоопределения статистически значимо "
-                    "не изменился.")
+            return (f"За {first}–{diag.year} годы индекс самоопределения{where} статистически "
+                    "значимо не изменился.")
         word = "растёт" if v == "рост" else "снижается"
-        return (f"Индекс самоопределения {word}: в среднем на {fmt_num(abs(sl['slope']), 1)} балла "
-                f"в год за {first}–{diag.year} годы.")
+        return (f"Индекс самоопределения{where} {word}: в среднем на "
+                f"{fmt_num(abs(sl['slope']), 1)} балла в год за {first}–{diag.year} годы.")
     ch = shown(diag.changes)
     ch = ch[(ch["score"] == "total") & ch["linked"].astype(bool)] if len(ch) else ch
     if not len(ch):
         return None
     r = ch.iloc[0]
     if r["verdict"] == "нет":
-        return (f"По сравнению с {int(r['reference'])} годом индекс самоопределения "
+        return (f"По сравнению с {int(r['reference'])} годом индекс самоопределения{where} "
                 "статистически значимо не изменился.")
     word = "вырос" if r["verdict"] == "рост" else "снизился"
-    return (f"По сравнению с {int(r['reference'])} годом индекс самоопределения {word} на "
+    return (f"По сравнению с {int(r['reference'])} годом индекс самоопределения{where} {word} на "
             f"{fmt_num(abs(r['diff']), 1)} балла.")
 
 
@@ -126,7 +133,8 @@ def _high_share(diag) -> str | None:
     tot = lb[lb["band"] == "Всего"] if len(lb) else lb
     if not len(tot) or HIGH not in tot:
         return None
-    text = f"Высокий уровень в {diag.year} году — у {fmt_num(tot[HIGH].iat[0], 1)} % обучающихся"
+    text = (f"Высокий уровень в {diag.year} году — у {fmt_num(tot[HIGH].iat[0], 1)} % "
+            f"обучающихся{_where(diag)}")
     lc = diag.level_changes
     if len(lc):
         base = lc[(lc["level"] == HIGH) & lc["linked"].astype(bool)]
@@ -201,12 +209,27 @@ def _reliability(diag) -> str | None:
             "предварительные.")
 
 
+def _basis(diag) -> str | None:
+    """In a municipal note resting on one or two schools, say so up front."""
+    if not diag.municipality or not len(diag.coverage_band):
+        return None
+    tot = diag.coverage_band[diag.coverage_band["band"] == "Всего"]
+    if not len(tot) or not np.isfinite(tot["schools"].iat[0]) or tot["schools"].iat[0] > 2:
+        return None
+    k, n = int(tot["schools"].iat[0]), tot["n"].iat[0]
+    school = "одной школы" if k == 1 else "двух школ"
+    many = f" ({fmt_num(n, 0)} обучающихся)" if np.isfinite(n) else ""
+    return (f"Оценки муниципального образования основаны на ответах обучающихся {school}{many}: "
+            "они описывают эти школы и неточно представляют муниципалитет в целом.")
+
+
 def key_findings(diag) -> list[Finding]:
     """The main findings of the note (3–7), numbered, each pointing to its section."""
     if getattr(diag, "withheld", False):
         return [Finding(1, "Публикация", diag.withheld_reason, SECTIONS["participants"],
                         "withheld")]
     candidates = [
+        ("Основа оценок", _basis(diag), "participants", "basis"),
         ("Динамика", _trend_or_change(diag), "changes", "trend"),
         ("Уровни", _high_share(diag), "levels", "high"),
         ("Компоненты", _weak_components(diag), "profiles", "weak_component"),
