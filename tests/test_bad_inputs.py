@@ -25,6 +25,7 @@ Many of these tests fail on the kit of today: that is the point of the corpus (s
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import math
 import re
@@ -271,9 +272,13 @@ def test_cli(case, command, env, capsys):
         argv = ["load", "--year", year, folder, "--store", store_dir / "proforient.duckdb",
                 "--key-file", key]
         scan = store_dir
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in Path(folder).iterdir()}
     code, out, err = run_cli(argv, capsys)
     said = out + "\n" + err
     problems = []
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in Path(folder).iterdir()}
+    if after != before:
+        problems.append(f"the raw files changed: {sorted(set(before.items()) ^ set(after.items()))}")
     for bad in ALWAYS_NOT:
         if bad in said.lower():
             problems.append(f"the output has «{bad}»: {err.strip()[:300]}")
