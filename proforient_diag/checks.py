@@ -7,6 +7,7 @@ note uses and renames columns for people.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,18 +135,16 @@ def sample_table(check: CheckData) -> pd.DataFrame:
     return t.rename(columns={"ж": "Девушки", "м": "Юноши"})
 
 
+@functools.lru_cache(maxsize=1)
+def _short_names() -> dict[str, str]:
+    return load_instrument().short_scale_names   # the scale ids are the same in every version
+
+
 def scale_names(values) -> list[str]:
     """Russian names of scale ids («MOT» → «Мотивационно-ценностный»), for the notes' tables;
     values that are not scale ids are kept."""
-    names = {sc.id: sc.name.replace(" компонент", "") for sc in load_instrument().scales}
+    names = _short_names()
     return [names.get(v, v) for v in values]
-
-
-def _ru_scales(t: pd.DataFrame, col: str = "Шкала") -> pd.DataFrame:
-    if col in t.columns:
-        t = t.copy()
-        t[col] = scale_names(t[col])
-    return t
 
 
 #: The literature of the note's methods (after the decision rules' sources), and the R
@@ -191,7 +190,8 @@ def item_table(check: CheckData) -> pd.DataFrame:
     t["reverse"] = t["item"].map(lambda i: "да" if check.instrument.item_by_id[i].reverse else "")
     for c in ("share_floor", "share_ceiling"):
         t[c] = 100 * t[c]
-    return _ru_scales(t[list(_ITEM_COLS)].rename(columns=_ITEM_COLS))
+    t["scale"] = scale_names(t["scale"])
+    return t[list(_ITEM_COLS)].rename(columns=_ITEM_COLS)
 
 
 def run_health(check: CheckData, groups=("sex", "band", "year"), *, n_boot: int = 100,

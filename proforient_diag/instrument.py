@@ -149,6 +149,11 @@ class Instrument:
     def scale_by_id(self) -> dict[str, Scale]:
         return {s.id: s for s in self.scales}
 
+    @cached_property
+    def short_scale_names(self) -> dict[str, str]:
+        """Scale names without the word «компонент» («Мотивационно-ценностный»), for tables."""
+        return {s.id: s.name.replace(" компонент", "") for s in self.scales}
+
     def band_of_grade(self, grade: int) -> str | None:
         for b in self.bands:
             if grade in b.grades:

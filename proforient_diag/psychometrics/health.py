@@ -745,5 +745,4 @@ def _assemble(item_tabs, scale_rows, inv_rows, dif_tabs, notes, instrument) -> H
         dif_tab = dif_tab[front + [c for c in dif_tab.columns if c not in front]]
     return HealthResult(items=items, scales=scales, invariance=inv, dif=dif_tab,
                         notes=tuple(dict.fromkeys(notes)),
-                        scale_names={sc.id: sc.name.replace(" компонент", "")
-                                     for sc in instrument.scales})
+                        scale_names=instrument.short_scale_names)
