@@ -3,8 +3,8 @@
 :func:`run_annual` (the CLI's ``annual`` command) fills the data folder's cache store once
 (:func:`proforient_diag.sources.load_waves`, :func:`~proforient_diag.sources.load_monitoring`),
 then runs the notes with :mod:`proforient_diag.report` into ``reports/<year>/``: the regional
-diagnostics note, the monitoring note, an instrument check per band form and, on request, a note
-per municipality; :func:`annual_jobs` lists them.
+diagnostics note, the monitoring note, an instrument check per band form and, on request, a
+diagnostics note and a monitoring note per municipality; :func:`annual_jobs` lists them.
 """
 from __future__ import annotations
 
@@ -58,14 +58,22 @@ def annual_jobs(*, year: int, data_dir: Path, target: Path, municipality: str | 
                                "suppress_threshold": threshold},
                 "inputs": diag_inputs, "instrument_versions": {"psd": version}}
 
-    if municipality:
-        return [diag(find_municipality(municipality)[0])]
-    jobs = [diag(None)]
     mon_inputs = folder.note_inputs(year, first=year - 2, forms=True)
-    jobs.append({**common, "notebook": str(nb / "roadmap_monitoring.ipynb"), "name": f"monitoring_{year}",
-                 "title": MONITORING_TITLE.format(year=year),
-                 "parameters": {"year": year, "data_dir": str(folder.root), "municipality": None},
-                 "inputs": mon_inputs})
+    monitoring = {**common, "notebook": str(nb / "roadmap_monitoring.ipynb"), "name": f"monitoring_{year}",
+                  "title": MONITORING_TITLE.format(year=year),
+                  "parameters": {"year": year, "data_dir": str(folder.root), "municipality": None},
+                  "inputs": mon_inputs}
+    names = municipality_names()
+
+    def monitoring_of(code: str) -> dict:
+        return {**monitoring, "name": f"monitoring_{year}_{code}",
+                "title": MONITORING_TITLE.format(year=year) + f" ({names[code]})",
+                "parameters": {**monitoring["parameters"], "municipality": code}}
+
+    if municipality:
+        code = find_municipality(municipality)[0]
+        return [diag(code)] + ([monitoring_of(code)] if folder.has_monitoring() else [])
+    jobs = [diag(None), monitoring]
     for band in CHECK_BANDS:
         jobs.append({**common, "notebook": str(nb / "instrument_check.ipynb"),
                      "name": f"instrument_check_{year}_{band}",
@@ -75,6 +83,8 @@ def annual_jobs(*, year: int, data_dir: Path, target: Path, municipality: str | 
                      "inputs": check_inputs, "instrument_versions": {"psd": version}})
     if per_municipality:
         jobs += [diag(code) for code in municipalities()["code"]]
+        if folder.has_monitoring():
+            jobs += [monitoring_of(code) for code in municipalities()["code"]]
     return jobs
 
 
@@ -98,7 +108,7 @@ def run_annual(*, year: int, data_dir: Path, out_dir: Path, municipality: str | 
     waves = load_waves(folder.root, range(BASE_YEAR, year + 1))
     withheld = withheld_municipalities(waves, year, threshold=threshold) \
         if (per_municipality or municipality) else frozenset()
-    if folder.has_monitoring() and not municipality:
+    if folder.has_monitoring():
         load_monitoring(folder.root, range(BASE_YEAR, year + 1))
     batch = annual_jobs(year=year, data_dir=folder.root, target=target, municipality=municipality,
                         per_municipality=per_municipality, formats=formats, threshold=threshold,

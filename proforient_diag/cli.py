@@ -341,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--data", default=None, help="папка с данными (по умолчанию data_samples)")
     sp.add_argument("--out", default="reports", help="куда писать справки (по умолчанию reports/ГОД)")
     sp.add_argument("--municipality", default=None, help="справка по одному муниципалитету (код или название)")
-    sp.add_argument("--per-municipality", action="store_true", help="ещё и справка по каждому муниципалитету")
+    sp.add_argument("--per-municipality", action="store_true", help="ещё и справки по каждому муниципалитету (диагностика и мониторинг)")
     sp.add_argument("--formats", default="html", help="форматы через запятую: html,docx,pdf (по умолчанию html)")
     sp.add_argument("--threshold", type=int, default=10, help="минимальный размер группы в таблицах (по умолчанию 10)")
     sp.add_argument("--jobs", type=int, default=None, help="число параллельных процессов (по умолчанию по числу ядер)")

@@ -12,13 +12,15 @@ Flow::
               ├─► change (year over year, since 2018, within the roadmap's stage)
               ├─► targets (attainment)
               ├─► composite_index (percentile ranks of municipalities per criterion)
-              └─► conclusions (Russian sentences generated from these numbers only)
+              └─► monitoring_findings.conclusions (the note's text, from these numbers only)
     scores (diagnostics) × forms ─► activity_association (MixedLM; an association, not an effect)
 
 Aggregation rules (per measure kind):
 
-* count — :math:`\\sum_i x_i` over schools with the cell filled; for comparing municipalities of
-  different size also :math:`1000\\,\\sum_i x_i / \\sum_i n_i` (per 1 000 students);
+* count — :math:`\\sum_i x_i` over schools with the cell filled; every count of the forms is
+  counted by a school (agreements, teachers, events, publications), so the note shows it per
+  school, :math:`\\sum_i x_i / k`, comparable between years of different completeness; also
+  :math:`1000\\,\\sum_i x_i / \\sum_i n_i` (per 1 000 students) for the tables written out;
 * yes/no — share of schools with «да», :math:`100\\,\\bar y`, and the number of such schools;
 * percent of students — student-weighted :math:`\\sum_i p_i n_i / \\sum_i n_i`, i.e. the share of
   the municipality's students, not the mean of school percentages.
@@ -53,8 +55,8 @@ from .region import municipality_names
 from .roadmap import REGION, MonitoringSpec, load_monitoring_spec, stage_of
 
 __all__ = ["ActivityAssociation", "aggregate", "change", "targets",
-           "composite_index", "rank_intervals", "activity_association", "conclusions",
-           "criterion_table",
+           "composite_index", "rank_intervals", "activity_association",
+           "criterion_table", "targets_table",
            "municipal_criterion_table", "AGGREGATION_LEVELS"]
 
 AGGREGATION_LEVELS = ("municipality", "region")
@@ -78,14 +80,14 @@ def aggregate(forms: pd.DataFrame, spec: MonitoringSpec | None = None,
     -------
     DataFrame
         Tidy: year, level, unit, unit_name, criterion, indicator, measure, kind, stat, value,
-        n_yes (yes/no only), per_1000 (counts only), size_ratio (counts only: observed over the
-        count usual for schools of their sizes, see :func:`_size_ratio`), n_schools (schools with
-        the cell filled),
-        n_students (their students).
+        n_yes (yes/no only), per_school and per_1000 (counts only), size_ratio (counts only:
+        observed over the count usual for schools of their sizes, see :func:`_size_ratio`),
+        n_schools (schools with the cell filled), n_students (their students).
 
     Notes
     -----
-    count: value = Σxᵢ, per_1000 = 1000·Σxᵢ/Σnᵢ (over schools with xᵢ and nᵢ);
+    count: value = Σxᵢ, per_school = Σxᵢ/k (k schools with xᵢ), per_1000 = 1000·Σxᵢ/Σnᵢ (over
+    schools with xᵢ and nᵢ);
     yes/no: value = 100·Σyᵢ/k (k schools answering), n_yes = Σyᵢ;
     percent: value = Σpᵢnᵢ/Σnᵢ over schools with both.
     The region is aggregated from schools, not from municipal values.
@@ -96,12 +98,15 @@ def aggregate(forms: pd.DataFrame, spec: MonitoringSpec | None = None,
     long = forms.melt(id_vars=["year", "municipality_code", "n_students"], value_vars=cols,
                       var_name="measure", value_name="x")
     long = long[long["x"].notna()]
-    long["kind"] = long["measure"].map(meas["kind"])
-    long["unit"] = long["municipality_code"] if level == "municipality" else "region"
+    # categories: grouping millions of rows (the replicates of rank_intervals) by strings is slow
+    long["measure"] = pd.Categorical(long["measure"], categories=cols)
+    long["kind"] = long["measure"].map(meas["kind"]).astype(str)
+    unit = long["municipality_code"] if level == "municipality" else pd.Series("region", index=long.index)
+    long["unit"] = pd.Categorical(unit)
     n = long["n_students"]
     long["nx"] = np.where(n.notna(), long["x"] * n, np.nan)
     long["n_w"] = n
-    g = long.groupby(["year", "unit", "measure"], sort=True)
+    g = long.groupby(["year", "unit", "measure"], sort=True, observed=True)
     out = g.agg(kind=("kind", "first"), sx=("x", "sum"), k=("x", "size"), snx=("nx", "sum"),
                 sn=("n_w", "sum"), k_n=("n_w", "count")).reset_index()
     kind = out["kind"]
@@ -110,11 +115,13 @@ def aggregate(forms: pd.DataFrame, spec: MonitoringSpec | None = None,
                               out["snx"] / out["sn"].where(out["sn"] > 0)], np.nan)
     out["n_yes"] = np.where(kind == "yesno", out["sx"], np.nan)
     # per 1 000 students: only over schools whose students are known
-    snx_count = long[long["n_w"].notna()].groupby(["year", "unit", "measure"])["x"].sum()
+    snx_count = long[long["n_w"].notna()].groupby(["year", "unit", "measure"], observed=True)["x"].sum()
     key = pd.MultiIndex.from_frame(out[["year", "unit", "measure"]])
     out["per_1000"] = np.where(kind == "count", 1000 * snx_count.reindex(key).to_numpy()
                                / out["sn"].where(out["sn"] > 0).to_numpy(), np.nan)
+    out["per_school"] = np.where(kind == "count", out["sx"] / out["k"], np.nan)
     out["size_ratio"] = _size_ratio(long, key, kind)
+    out["measure"], out["unit"] = out["measure"].astype(str), out["unit"].astype(str)
     out["stat"] = kind.map({"count": "сумма", "yesno": "доля ОО с «да», %",
                             "percent": "% обучающихся (взвешенный)"})
     out["n_schools"] = out["k"].astype(int)
@@ -127,7 +134,7 @@ def aggregate(forms: pd.DataFrame, spec: MonitoringSpec | None = None,
     order = {c: i for i, c in enumerate(meas.index)}
     out = out.sort_values(["year", "unit", "measure"], key=lambda s: s.map(order) if s.name == "measure" else s)
     return out[["year", "level", "unit", "unit_name", "criterion", "indicator", "measure", "kind", "stat",
-                "value", "n_yes", "per_1000", "size_ratio", "n_schools", "n_students"]
+                "value", "n_yes", "per_school", "per_1000", "size_ratio", "n_schools", "n_students"]
                ].reset_index(drop=True)
 
 
@@ -145,15 +152,15 @@ def _size_ratio(long: pd.DataFrame, key: pd.MultiIndex, kind: pd.Series) -> np.n
     if c.empty:
         return np.full(len(key), np.nan)
     c["lx"], c["ln"] = np.log(c["x"] + 0.5), np.log(c["n_w"])
-    g = c.groupby(["year", "measure"])
+    g = c.groupby(["year", "measure"], observed=True)
     mx, mn = g["lx"].transform("mean"), g["ln"].transform("mean")
     c["dxdn"], c["dn2"] = (c["lx"] - mx) * (c["ln"] - mn), (c["ln"] - mn) ** 2
-    sums = c.groupby(["year", "measure"])[["dxdn", "dn2"]].transform("sum")
+    sums = g[["dxdn", "dn2"]].transform("sum")
     b = (sums["dxdn"] / sums["dn2"].where(sums["dn2"] > 0)).fillna(0.0)
     c["e"] = np.exp(b * (c["ln"] - mn))
-    c["e"] *= c.groupby(["year", "measure"])["x"].transform("sum") / \
-        c.groupby(["year", "measure"])["e"].transform("sum")
-    u = c.groupby(["year", "unit", "measure"])[["x", "e"]].sum()
+    g = c.groupby(["year", "measure"], observed=True)
+    c["e"] *= g["x"].transform("sum") / g["e"].transform("sum")
+    u = c.groupby(["year", "unit", "measure"], observed=True)[["x", "e"]].sum()
     ratio = (u["x"] / u["e"].where(u["e"] > 0)).reindex(key).to_numpy()
     return np.where(kind.to_numpy() == "count", ratio, np.nan)
 
@@ -176,25 +183,25 @@ def change(agg: pd.DataFrame, years: Iterable[int] | int | None = None,
     DataFrame
         year, level, unit, unit_name, indicator, measure, kind, value, value_prev, change_yoy,
         value_base, base_year, change_base, stage, stage_name, stage_start, value_stage_start,
-        change_stage; for counts also per_1000 and its changes (per_1000_prev,
-        change_yoy_per_1000, change_base_per_1000), which are comparable when the number of
+        change_stage; for counts also per_school and its changes (per_school_prev,
+        change_yoy_per_school, change_base_per_school), which are comparable when the number of
         schools that sent forms differs between years. Changes are differences of values
         (percentage points for shares).
     """
     spec = spec or load_monitoring_spec()
     key = ["level", "unit", "measure"]
-    base = agg[key + ["year", "value", "per_1000"]]
+    base = agg[key + ["year", "value", "per_school"]]
     if years is None:
         years = sorted(agg["year"].unique())
     elif isinstance(years, (int, np.integer)):
         years = [int(years)]
     cur = agg[agg["year"].isin(list(years))][["year", "level", "unit", "unit_name", "indicator", "measure", "kind",
-                                               "value", "per_1000"]].copy()
-    prev = base.assign(year=base["year"] + 1).rename(columns={"value": "value_prev", "per_1000": "per_1000_prev"})
+                                               "value", "per_school"]].copy()
+    prev = base.assign(year=base["year"] + 1).rename(columns={"value": "value_prev", "per_school": "per_school_prev"})
     cur = cur.merge(prev, on=key + ["year"], how="left")
     by = spec.base_year
     b = base[base["year"] == by].drop(columns="year").rename(columns={"value": "value_base",
-                                                                      "per_1000": "per_1000_base"})
+                                                                      "per_school": "per_school_base"})
     cur = cur.merge(b, on=key, how="left")
     cur["base_year"] = by
     cur["stage"] = stage_of(cur["year"], spec).to_numpy()
@@ -202,25 +209,25 @@ def change(agg: pd.DataFrame, years: Iterable[int] | int | None = None,
     cur["stage_name"] = cur["stage"].map(lambda s: f"{st.loc[s, 'name']} ({st.loc[s, 'start']}–{st.loc[s, 'end']})"
                                          if s == s else "")
     cur["stage_start"] = cur["stage"].map(st["start"])
-    ss = base.rename(columns={"year": "stage_start", "value": "value_stage_start", "per_1000": "_p"}).drop(columns="_p")
+    ss = base.rename(columns={"year": "stage_start", "value": "value_stage_start", "per_school": "_p"}).drop(columns="_p")
     cur = cur.merge(ss, on=key + ["stage_start"], how="left")
     cur["change_yoy"] = cur["value"] - cur["value_prev"]
     cur["change_base"] = cur["value"] - cur["value_base"]
     cur["change_stage"] = cur["value"] - cur["value_stage_start"]
-    cur["change_yoy_per_1000"] = cur["per_1000"] - cur["per_1000_prev"]
-    cur["change_base_per_1000"] = cur["per_1000"] - cur["per_1000_base"]
+    cur["change_yoy_per_school"] = cur["per_school"] - cur["per_school_prev"]
+    cur["change_base_per_school"] = cur["per_school"] - cur["per_school_base"]
     return cur[["year", "level", "unit", "unit_name", "indicator", "measure", "kind", "value", "value_prev",
                 "change_yoy", "value_base", "base_year", "change_base", "stage", "stage_name", "stage_start",
-                "value_stage_start", "change_stage", "per_1000", "per_1000_prev", "change_yoy_per_1000",
-                "change_base_per_1000"]].reset_index(drop=True)
+                "value_stage_start", "change_stage", "per_school", "per_school_prev", "change_yoy_per_school",
+                "change_base_per_school"]].reset_index(drop=True)
 
 
 def targets(agg: pd.DataFrame, spec: MonitoringSpec | None = None) -> pd.DataFrame:
     """Attainment of the indicators' targets.
 
     A ``level`` target is attained when value ≥ target (gap = target − value, in the value's
-    units). A ``growth`` target (counts) is attained when the value per 1 000 students is not
-    below the previous year's (gap = previous − current per 1 000; NaN in the first year).
+    units). A ``growth`` target (counts) is attained when the value per school is not
+    below the previous year's (gap = previous − current per school; NaN in the first year).
     Targets flagged ``assumption`` are the kit's assumptions, not figures of the roadmap.
 
     Parameters
@@ -251,15 +258,15 @@ def targets(agg: pd.DataFrame, spec: MonitoringSpec | None = None) -> pd.DataFra
     a["target"] = a["measure"].map(lambda c: tinfo[c][1]).astype(float)
     a["assumption"] = a["measure"].map(lambda c: tinfo[c][2])
     a["basis"] = a["measure"].map(lambda c: tinfo[c][3])
-    prev = a[["level", "unit", "measure", "year", "per_1000"]].assign(year=lambda d: d["year"] + 1)
-    a = a.merge(prev.rename(columns={"per_1000": "_prev"}), on=["level", "unit", "measure", "year"], how="left")
+    prev = a[["level", "unit", "measure", "year", "per_school"]].assign(year=lambda d: d["year"] + 1)
+    a = a.merge(prev.rename(columns={"per_school": "_prev"}), on=["level", "unit", "measure", "year"], how="left")
     lvl = a["target_kind"] == "level"
     gro = a["target_kind"] == "growth"
-    a["gap"] = np.where(lvl, a["target"] - a["value"], np.where(gro, a["_prev"] - a["per_1000"], np.nan))
+    a["gap"] = np.where(lvl, a["target"] - a["value"], np.where(gro, a["_prev"] - a["per_school"], np.nan))
     att = pd.Series(pd.NA, index=a.index, dtype="boolean")
     att[lvl] = (a.loc[lvl, "value"] >= a.loc[lvl, "target"] - 1e-9).to_numpy()
-    ok = gro & a["_prev"].notna() & a["per_1000"].notna()
-    att[ok] = (a.loc[ok, "per_1000"] >= a.loc[ok, "_prev"] - 1e-9).to_numpy()
+    ok = gro & a["_prev"].notna() & a["per_school"].notna()
+    att[ok] = (a.loc[ok, "per_school"] >= a.loc[ok, "_prev"] - 1e-9).to_numpy()
     a["attained"] = att
     return a[["year", "level", "unit", "unit_name", "indicator", "measure", "value", "target_kind", "target",
               "attained", "gap", "assumption", "basis"]].reset_index(drop=True)
@@ -361,13 +368,14 @@ def rank_intervals(forms: pd.DataFrame, year: int, spec: MonitoringSpec | None =
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(f["municipality_code"].to_numpy() == m)
               for m in pd.unique(f["municipality_code"])]
-    ranks = []
-    for _ in range(replicates):
-        idx = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
-        boot = f.iloc[idx].reset_index(drop=True)
-        ci = composite_index(aggregate(boot, spec, "municipality"), spec)
-        ranks.append(ci[(ci["year"] == year) & (ci["criterion"] == 0)].set_index("unit")["rank"])
-    r = pd.concat(ranks, axis=1)
+    # all replicates in one frame, the replicate number in the year column: one aggregation and
+    # one composite for all of them (the size curve is still fitted within each replicate)
+    draws = [np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
+             for _ in range(replicates)]
+    boot = f.iloc[np.concatenate(draws)].reset_index(drop=True)
+    boot["year"] = np.repeat(np.arange(replicates), [len(d) for d in draws])
+    ci = composite_index(aggregate(boot, spec, "municipality"), spec)
+    r = ci[ci["criterion"] == 0].pivot(index="unit", columns="year", values="rank")
     tail = (1 - level) / 2
     out = base[["unit", "unit_name", "rank", "index"]].set_index("unit")
     out["rank_low"] = r.quantile(tail, axis=1, interpolation="lower").reindex(out.index)
@@ -378,32 +386,64 @@ def rank_intervals(forms: pd.DataFrame, year: int, spec: MonitoringSpec | None =
 # -- tables of the note ---------------------------------------------------------------------------
 
 def criterion_table(agg: pd.DataFrame, year: int, criterion: int,
-                    spec: MonitoringSpec | None = None) -> pd.DataFrame:
-    """The region's primary indicators of one criterion in ``year``, with their changes, as the
-    note shows them (Russian headers, formatted values; counts also per 1 000 students).
+                    spec: MonitoringSpec | None = None, unit: str = "region") -> pd.DataFrame:
+    """The primary indicators of one criterion in ``year`` for the region (or one municipality),
+    with their changes, as the note shows them (Russian headers, formatted values; counts also
+    per school, the unit they are counted in).
 
     Parameters
     ----------
     agg : DataFrame
-        :func:`aggregate` at the region level (other levels are ignored), all years.
+        :func:`aggregate`, all years.
     year : int
     criterion : int
     spec : MonitoringSpec, optional
+    unit : str, default "region"
+        ``"region"`` or a municipality's code.
     """
     spec = spec or load_monitoring_spec()
     prim = spec.measures[spec.measures["primary"]].set_index("column")
-    ch = change(agg[agg["level"] == "region"], [year], spec)
+    ch = change(agg[agg["unit"] == unit], [year], spec)
     r = ch[ch["measure"].isin(prim.index)]
     r = r[r["measure"].map(prim["criterion"]) == criterion]
     rows = []
     for x, name in zip(r.itertuples(), r["measure"].map(prim["header"])):
         cnt = x.kind == "count"
         rows.append({"Показатель": name, "Значение": fmt_int(x.value) if cnt else fmt_pct(x.value),
-                     "На 1 000 обуч.": fmt_num(x.per_1000) if cnt else "—",
-                     "За год": fmt_num(x.change_yoy_per_1000 if cnt else x.change_yoy, 1),
-                     f"С {spec.base_year} г.": fmt_num(x.change_base_per_1000 if cnt
+                     "На одну ОО": fmt_num(x.per_school) if cnt else "—",
+                     "За год": fmt_num(x.change_yoy_per_school if cnt else x.change_yoy, 1),
+                     f"С {spec.base_year} г.": fmt_num(x.change_base_per_school if cnt
                                                        else x.change_base, 1),
                      "С начала этапа": "—" if cnt else fmt_num(x.change_stage, 1)})
+    return pd.DataFrame(rows)
+
+
+_MONTHS = {3: "март", 4: "апрель", 5: "май", 9: "сентябрь", 12: "декабрь"}
+
+
+def targets_table(agg: pd.DataFrame, year: int, spec: MonitoringSpec | None = None,
+                  unit: str = "region") -> pd.DataFrame:
+    """The indicators against the targets assumed for the calculation, as the note shows them:
+    the indicator's number (the regional plan's events by name), its value in its unit (counts
+    as whole numbers, shares in %), the kind of target, the target, whether it is reached and
+    the basis of the assumption."""
+    spec = spec or load_monitoring_spec()
+    events = {e["column"]: e["name"] for e in spec.raw["calendar"]["events"]}
+    months = {e["column"]: e["month"] for e in spec.raw["calendar"]["events"]}
+    kinds = spec.measures.set_index("column")["kind"]
+    t = targets(agg[agg["unit"] == unit], spec)
+    t = t[t["year"] == year]
+    month_names = _MONTHS
+    rows = []
+    for r in t.itertuples():
+        cnt = kinds[r.measure] == "count"
+        name = (f"«{events[r.measure]}» ({month_names.get(months[r.measure], months[r.measure])})"
+                if r.measure in events else r.indicator)
+        rows.append({"Показатель": name, "Значение": fmt_int(r.value) if cnt else fmt_pct(r.value),
+                     "Вид ориентира": {"level": "уровень", "growth": "не ниже прошлого года"}[r.target_kind],
+                     "Ориентир": "—" if pd.isna(r.target) else fmt_pct(r.target, 0),
+                     "Достигнут": "—" if pd.isna(r.attained) else ("да" if r.attained else "нет"),
+                     "Основание (допущение)": r.basis})
     return pd.DataFrame(rows)
 
 
@@ -411,15 +451,24 @@ def municipal_criterion_table(agg: pd.DataFrame, year: int, criterion: int,
                               spec: MonitoringSpec | None = None,
                               municipality: str | None = None) -> pd.DataFrame:
     """The municipalities' primary indicators of one criterion in ``year``: shares in %, counts
-    per 1 000 students; one row per municipality (or only ``municipality``)."""
+    per school (every count of the forms is counted by a school: per 1 000 students would put
+    large city schools below small rural ones); one row per municipality (or only
+    ``municipality``, then with the region's row beside it)."""
     spec = spec or load_monitoring_spec()
     prim = spec.measures[spec.measures["primary"]].set_index("column")
     a = agg[(agg["level"] == "municipality") & (agg["year"] == year) & agg["measure"].isin(prim.index)]
     a = a[a["criterion"] == criterion]
     if municipality is not None:
         a = a[a["unit"] == municipality]
-    a = a.assign(v=a["value"].where(a["kind"] != "count", a["per_1000"]))
-    return (a.pivot_table(index="unit_name", columns="indicator", values="v", sort=False)
+        r = agg[(agg["level"] == "region") & (agg["year"] == year) & agg["measure"].isin(prim.index)]
+        a = pd.concat([a, r[r["criterion"] == criterion]], ignore_index=True)
+    months = {e["column"]: e["month"] for e in spec.raw["calendar"]["events"]}
+    month_names = _MONTHS
+    column = a["measure"].map(lambda m: f"План: {month_names.get(months[m], months[m])}"
+                              if m in months else None).fillna(a["indicator"])
+    a = a.assign(v=a["value"].where(a["kind"] != "count", a["per_school"]), column=column)
+    return (a.pivot(index="unit_name", columns="column", values="v")
+            .reindex(columns=pd.unique(column), index=pd.unique(a["unit_name"]))
             .rename_axis(None, axis=1).rename_axis("Муниципалитет"))
 
 
@@ -615,130 +664,3 @@ def activity_association(scores: pd.DataFrame, forms: pd.DataFrame, *, municipal
                          "converged": bool(res.converged), "var_school": var_s, "var_municipality": var_m,
                          "var_residual": float(res.scale), "loglik": float(res.llf)})
     return ActivityAssociation(pd.DataFrame(coef_rows), pd.DataFrame(fit_rows), f.reset_index(drop=True))
-
-
-def _rating_sentences(ranks: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """What the rating licenses: the municipalities whose whole rank interval is in the top or
-    the bottom third; otherwise that the ranks do not separate them."""
-    m = len(ranks)
-    top = ranks[ranks["rank_high"] <= m / 3].sort_values("rank")["unit_name"].tolist()
-    bottom = ranks[ranks["rank_low"] > 2 * m / 3].sort_values("rank")["unit_name"].tolist()
-    width = float((ranks["rank_high"] - ranks["rank_low"]).median())
-    concl = [f"Места муниципалитетов по сводному индексу неустойчивы: при повторных расчётах по "
-             f"случайным наборам их школ место меняется в пределах {fmt_int(width)} позиций "
-             "(медиана 95 % интервалов)."]
-    if top:
-        concl.append("Во всех расчётах в верхней трети рейтинга: " + ", ".join(top) + ".")
-    if bottom:
-        concl.append("Во всех расчётах в нижней трети рейтинга: " + ", ".join(bottom) + ".")
-        return concl, [f"Организовать методическую поддержку муниципалитетов, устойчиво "
-                       f"находящихся в нижней трети рейтинга ({', '.join(bottom)})"
-                       + (f", и обмен опытом с лидерами ({', '.join(top)})." if top else ".")]
-    concl.append("Ни один муниципалитет не находится в нижней трети рейтинга устойчиво: называть "
-                 "отстающих по рейтингу оснований нет.")
-    return concl, []
-
-
-# -- conclusions -----------------------------------------------------------------------------------
-
-def conclusions(agg: pd.DataFrame, year: int, *, spec: MonitoringSpec | None = None,
-                completeness_table: pd.DataFrame | None = None,
-                ranks: pd.DataFrame | None = None,
-                association: ActivityAssociation | None = None,
-                min_change: float = 1.0) -> tuple[list[str], list[str]]:
-    """Conclusions and recommendations, each sentence generated from the numbers it states.
-
-    Parameters
-    ----------
-    agg : DataFrame
-        :func:`aggregate` at both levels (concatenated) for all years.
-    year : int
-        The reporting year.
-    spec : MonitoringSpec, optional
-    completeness_table : DataFrame, optional
-        :func:`completeness`.
-    ranks : DataFrame, optional
-        :func:`rank_intervals` of ``year``: municipalities are named as leaders or as lagging only
-        when their whole rank interval lies in the top or bottom third.
-    association : ActivityAssociation, optional
-    min_change : float
-        Changes smaller than this (percentage points for shares, per 1 000 students for counts)
-        are reported as «без существенных изменений».
-
-    Returns
-    -------
-    (list of str, list of str)
-        Conclusions and recommendations (Russian).
-    """
-    spec = spec or load_monitoring_spec()
-    ind = spec.indicators.set_index("id")
-    concl, recs = [], []
-    if completeness_table is not None:
-        ct = completeness_table[completeness_table["year"] == year]
-        rg = ct[ct["level"] == "region"]
-        if len(rg):
-            r = rg.iloc[0]
-            concl.append(f"В {year} году форму мониторинга представили {fmt_int(r['received'])} из "
-                         f"{fmt_int(r['expected'])} общеобразовательных организаций ({fmt_pct(r['share'])}).")
-            low = ct[(ct["level"] == "municipality") & (ct["share"] < 90)].sort_values("share")
-            if len(low):
-                names = ", ".join(f"{n} ({fmt_pct(s)})" for n, s in zip(low["unit_name"].head(5), low["share"].head(5)))
-                recs.append(f"Добиться представления форм всеми ОО в муниципалитетах с полнотой ниже 90 %: {names}.")
-    ch = change(agg[agg["level"] == "region"], [year], spec)
-    ch = ch[ch["measure"].isin(ind["primary"])]
-    for r in ch.itertuples():
-        name = f"{r.indicator} «{_short(ind.loc[r.indicator, 'wording'])}»"
-        if r.kind == "count":
-            v, d, db = r.per_1000, r.change_yoy_per_1000, r.change_base_per_1000
-            unit = " на 1 000 обучающихся"
-            val = f"{fmt_num(v)}{unit} (всего {fmt_int(r.value)})"
-        else:
-            v, d, db = r.value, r.change_yoy, r.change_base
-            unit = " п. п."
-            val = fmt_pct(v)
-        if pd.isna(d):
-            continue
-        trend = ("без существенных изменений за год" if abs(d) < min_change else
-                 f"{'рост' if d > 0 else 'снижение'} за год на {fmt_num(abs(d), 1)}{unit}")
-        since = "" if pd.isna(db) or year == spec.base_year else (
-            f", с {spec.base_year} года — {'+' if db >= 0 else '−'}{fmt_num(abs(db), 1)}{unit}")
-        concl.append(f"Показатель {name}: {val} по области, {trend}{since}".rstrip(".") + ".")
-        if abs(d) >= min_change and d < 0:
-            recs.append(f"Выяснить причины снижения показателя {r.indicator} и включить меры по его "
-                        "восстановлению в муниципальные планы.")
-    t = targets(agg[(agg["level"] == "region") & (agg["year"] == year)], spec) if len(agg) else None
-    if t is not None and len(t):
-        lv = t[(t["target_kind"] == "level") & t["attained"].notna()]
-        if len(lv):
-            n_ok = int(lv["attained"].sum())
-            concl.append(f"Целевые уровни (допущения комплекта, в дорожной карте числовых значений нет) "
-                         f"достигнуты по {n_ok} из {len(lv)} показателей с целевым уровнем.")
-            worst = lv[~lv["attained"].astype(bool)].sort_values("gap", ascending=False).head(3)
-            for r in worst.itertuples():
-                label = r.indicator if r.indicator in ind.index else "участие в региональном плане (п. 4.1)"
-                recs.append(f"Приоритет — показатель {label}: до цели {fmt_num(r.target, 0)} % не хватает "
-                            f"{fmt_num(r.gap, 1)} п. п.")
-    if ranks is not None and len(ranks) >= 6:
-        concl_r, recs_r = _rating_sentences(ranks)
-        concl += concl_r
-        recs += recs_r
-    if association is not None:
-        c = association.coefficients.set_index(["model", "term"]).loc[("composite", "activity_b")]
-        if c["p"] < 0.05 and c["ci_low"] > 0:
-            concl.append(f"Обучающиеся школ с более высокими показателями профориентационной активности "
-                         f"имеют в среднем более высокий общий индекс самоопределения "
-                         f"(+{fmt_num(c['estimate'])} балла на 1 стандартное отклонение, 95 % ДИ "
-                         f"{fmt_num(c['ci_low'])} — {fmt_num(c['ci_high'])}); это связь, а не доказанное влияние.")
-        elif c["p"] < 0.05 and c["ci_high"] < 0:
-            concl.append(f"Связь общего индекса с показателями активности школ отрицательная "
-                         f"({fmt_num(c['estimate'])} балла на 1 стандартное отклонение); это связь, а не влияние.")
-        else:
-            concl.append("Связь общего индекса самоопределения с показателями профориентационной "
-                         "активности школ статистически не подтверждена.")
-    return concl, recs
-
-
-def _short(text: str, n: int = 70) -> str:
-    t = text.rstrip(".")
-    t = t.split(":")[0]
-    return t if len(t) <= n else t[: n - 1].rsplit(" ", 1)[0] + "…"

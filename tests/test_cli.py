@@ -82,8 +82,8 @@ def test_municipal_note_in_three_formats_passes_the_privacy_audit(tmp_path):
     assert r.returncode == 0, r.stderr
     d = tmp_path / "2026"
     stem = "diagnostics_2026_MO21"
-    assert {p.name for p in d.iterdir()} == {f"{stem}.html", f"{stem}.docx", f"{stem}.pdf",
-                                             f"{stem}.manifest.json", "index.html"}
+    assert {p.name for p in d.iterdir()} == {f"{n}.{e}" for n in (stem, "monitoring_2026_MO21")
+                                             for e in ("html", "docx", "pdf", "manifest.json")} | {"index.html"}
     assert audit_notes(d, threshold=10).empty
     html = (d / f"{stem}.html").read_text(encoding="utf-8")
     assert "—<sup>*</sup>" in html  # at least one suppressed cell, shown as a dash with a footnote
@@ -105,6 +105,21 @@ def test_municipal_note_in_three_formats_passes_the_privacy_audit(tmp_path):
     tables = pd.read_html(StringIO(html), thousands=None)
     cells = [str(v) for t in tables for v in [*t.columns, *t.to_numpy().ravel()] if not pd.isna(v)]
     joined = "".join(text.split())   # a long digest wraps across lines
+    missing = {w for v in cells for w in re.findall(r"\w+", v) if w not in words and w not in joined}
+    assert len(tables) >= 10 and not missing, sorted(missing)[:20]
+    # the municipality's monitoring note: its own sections, its values labelled as its own
+    mon = Document(d / "monitoring_2026_MO21.docx")
+    heads = [p.text for p in mon.paragraphs if p.style.name.startswith("Heading")]
+    from proforient_diag.monitoring_findings import MONITORING_SECTIONS
+    assert [h for h in heads if h[:1].isdigit()] == list(MONITORING_SECTIONS.values())
+    assert heads[0] == "Основные выводы" and "Рекомендации по адресатам" in mon.element.xml.replace("\n", "")
+    html = (d / "monitoring_2026_MO21.html").read_text(encoding="utf-8")
+    assert "Крапивинский муниципальный округ (муниципальные значения)" in html
+    text = subprocess.run(["pdftotext", str(d / "monitoring_2026_MO21.pdf"), "-"], capture_output=True,
+                          text=True).stdout
+    words, joined = set(re.findall(r"\w+", text)), "".join(text.split())
+    tables = pd.read_html(StringIO(html), thousands=None)
+    cells = [str(v) for t in tables for v in [*t.columns, *t.to_numpy().ravel()] if not pd.isna(v)]
     missing = {w for v in cells for w in re.findall(r"\w+", v) if w not in words and w not in joined}
     assert len(tables) >= 10 and not missing, sorted(missing)[:20]
 

@@ -14,7 +14,8 @@ from proforient_diag.errors import DiagError, FormError
 from proforient_diag.forms import read_forms, write_form_template
 from proforient_diag.monitoring import (activity_association, aggregate, change, composite_index,
                                         rank_intervals,
-                                        conclusions, targets)
+                                        targets)
+from proforient_diag.monitoring_findings import MONITORING_SECTIONS, conclusions, indicator_label
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data_samples"
@@ -221,18 +222,51 @@ def test_targets_and_composite_by_hand(spec):
 
 
 def test_conclusions_only_state_the_numbers(agg, sample, spec):
-    concl, recs = conclusions(agg, 2026, spec=spec, completeness_table=sample.completeness,
-                              ranks=rank_intervals(sample.forms, 2026, spec, replicates=20))
+    text = conclusions(agg, 2026, spec=spec, completeness_table=sample.completeness,
+                       ranks=rank_intervals(sample.forms, 2026, spec, replicates=20))
     comp = sample.completeness.set_index(["year", "level"]).loc[(2026, "region")]
     from proforient_diag.fmt import fmt_int, fmt_pct
-    assert concl[0] == (f"В 2026 году форму мониторинга представили {fmt_int(comp['received'])} из "
-                        f"{fmt_int(comp['expected'])} общеобразовательных организаций "
-                        f"({fmt_pct(100 * comp['received'] / comp['expected'])}).")
-    line41 = next(c for c in concl if c.startswith("Показатель 4.1 "))
+    f = text.findings
+    assert 3 <= len(f) <= 7 and [x.number for x in f] == list(range(1, len(f) + 1))
+    assert all(x.section in MONITORING_SECTIONS.values() for x in f)
+    assert f[0].text == (f"В 2026 году форму мониторинга представили {fmt_int(comp['received'])} из "
+                         f"{fmt_int(comp['expected'])} общеобразовательных организаций "
+                         f"({fmt_pct(100 * comp['received'] / comp['expected'])}).")
+    line41 = text.by_theme[text.by_theme["text"].str.startswith("Показатель 4.1 ")]["text"].iloc[0]
     v = agg.query("level == 'region' and year == 2026 and measure == 'i4_1'")["value"].iloc[0]
-    assert f"{v:.1f}".replace(".", ",") in line41 and "рост за год" in line41
-    assert all(not c.endswith("..") for c in concl)
-    assert any("4.1" in r for r in recs)
+    d = v - agg.query("level == 'region' and year == 2025 and measure == 'i4_1'")["value"].iloc[0]
+    assert f"{v:.1f}".replace(".", ",") + "\u00a0% (за год +" + f"{d:.1f}".replace(".", ",") in line41
+    # counts per school, the unit they are counted in
+    line53 = text.by_theme[text.by_theme["text"].str.startswith("Показатель 5.3 ")]["text"].iloc[0]
+    r53 = agg.query("level == 'region' and year == 2026 and measure == 'i5_3'").iloc[0]
+    assert f"{r53['value'] / r53['n_schools']:.1f}".replace(".", ",") + " на одну ОО" in line53
+    assert text.by_theme["theme"].iloc[0] == "Критерий 1. Нормативный"
+    rec = text.recommendations
+    assert set(rec["addressee"]) <= {"ОО", "МОУО", "КРИРПО", "ЦЗН"}
+    assert rec["finding"].isin([x.number for x in f]).all()
+    # the kit's targets are presented as assumptions, never as «0 из 14 достигнуты»
+    t = next(x.text for x in f if x.key == "targets")
+    assert "не устанавливает" in t and "достигнуты по" not in t
+
+
+def test_a_municipal_monitoring_text_compares_with_the_region(agg, sample, spec):
+    ri = rank_intervals(sample.forms, 2026, spec, replicates=20)
+    text = conclusions(agg, 2026, spec=spec, completeness_table=sample.completeness, ranks=ri,
+                       municipality="MO21")
+    c = sample.completeness.set_index(["year", "unit"]).loc[(2026, "MO21")]
+    assert text.findings[0].text.startswith("В 2026 году форму мониторинга в муниципалитете "
+                                            "«Крапивинский муниципальный округ» представили "
+                                            f"{int(c['received'])} из {int(c['expected'])}")
+    r = ri.set_index("unit").loc["MO21"]
+    rating = next(x.text for x in text.findings if x.key == "rating")
+    assert f"— {int(r['rank'])} из 34 (95\u00a0% интервал мест {int(r['rank_low'])}–{int(r['rank_high'])})" in rating
+
+
+def test_indicator_labels_are_whole_phrases(spec):
+    assert indicator_label(spec, "i4_2") == ("4.2 («охват обучающихся, ведущих Портфолио достижений с "
+                                             "разделом по профориентации»)")
+    assert indicator_label(spec, "i1_4") == "1.4 («число заключённых договоров/соглашений с социальными партнёрами»)"
+    assert "…" not in "".join(indicator_label(spec, m) for m in spec.measures["column"])
 
 
 def test_rating_does_not_separate_city_districts_from_municipal_districts(sample, spec):
@@ -271,7 +305,7 @@ def test_rank_intervals_hold_the_rank_and_the_rating_names_only_what_they_licens
     ri = rank_intervals(sample.forms, 2026, spec, replicates=30)
     assert len(ri) == 34 and ((ri["rank_low"] <= ri["rank"]) & (ri["rank"] <= ri["rank_high"])).all()
     assert (ri["rank_high"] - ri["rank_low"]).median() >= 5    # one or two schools per municipality
-    concl, recs = conclusions(agg, 2026, spec=spec, ranks=ri)
+    recs = conclusions(agg, 2026, spec=spec, ranks=ri).recommendations["text"].tolist()
     m = len(ri)
     bottom = ri[ri["rank_low"] > 2 * m / 3]["unit_name"]
     named = [r for r in recs if "нижней трети" in r]

@@ -204,3 +204,12 @@ def test_one_palette_for_bands_whatever_the_label():
     assert len(set(BAND_COLORS.values())) == 4
     with pytest.raises(OptionError, match="band"):
         band_palette(["12 классы"])
+
+
+def test_the_monitoring_notebook_headings_are_the_sections_its_findings_point_to():
+    from proforient_diag.monitoring_findings import MONITORING_SECTIONS
+    nb = nbformat.read("notebooks/roadmap_monitoring.ipynb", as_version=4)
+    heads = [c.source.splitlines()[0][2:] for c in nb.cells
+             if c.cell_type == "markdown" and c.source.startswith("# ")]
+    assert heads[0] == "Основные выводы"
+    assert [h for h in heads if h[0].isdigit()] == list(MONITORING_SECTIONS.values())

@@ -745,7 +745,7 @@ def finish_docx(path: str | Path, *, title: str, organisation: str = DEFAULT_ORG
     _insert_toc(doc, first_of_note)
     _caption_fields(doc)
     core = doc.core_properties
-    core.title = title
+    core.title = title if len(title) <= 255 else title[:254].rsplit(" ", 1)[0] + "…"  # a DOCX limit
     core.author = organisation
     core.language = "ru-RU"
     doc.save(str(path))

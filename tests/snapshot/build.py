@@ -74,8 +74,8 @@ def diagnostics_values(waves, municipality=None) -> dict:
 
 def monitoring_values(store: Path) -> dict:
     from proforient_diag.monitoring import (activity_association, aggregate, change,
-                                            composite_index, conclusions, rank_intervals,
-                                            targets)
+                                            composite_index, rank_intervals, targets)
+    from proforient_diag.monitoring_findings import conclusions
     from proforient_diag.roadmap import load_monitoring_spec
     from proforient_diag.sources import load_monitoring, load_waves
 
@@ -87,8 +87,8 @@ def monitoring_values(store: Path) -> dict:
     ci = composite_index(agg, spec)
     waves = load_waves(SAMPLES, range(YEAR - 2, YEAR + 1), store_path=store, key=KEY)
     assoc = activity_association(waves.scores, forms)
-    concl, recs = conclusions(agg, YEAR, spec=spec, completeness_table=res.completeness,
-                              ranks=rank_intervals(forms, YEAR, spec), association=assoc)
+    text = conclusions(agg, YEAR, spec=spec, completeness_table=res.completeness,
+                       ranks=rank_intervals(forms, YEAR, spec), association=assoc)
     return {
         "monitoring/forms": _frame(forms), "monitoring/exclusions": _frame(res.exclusions),
         "monitoring/issues": _frame(res.issues), "monitoring/files": _frame(res.files),
@@ -101,7 +101,9 @@ def monitoring_values(store: Path) -> dict:
         "monitoring/association_fit": _frame(assoc.fit),
         "monitoring/summary": _frame(res.summary()),
         "monitoring/spec": _frame(spec.summary()),
-        "monitoring/text": {"conclusions": concl, "recommendations": recs,
+        "monitoring/text": {"findings": [f.text for f in text.findings],
+                            "conclusions": text.by_theme["text"].tolist(),
+                            "recommendations": text.recommendations["text"].tolist(),
                             "association": assoc.summary(), "years": list(res.years)},
     }
 
